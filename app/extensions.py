@@ -1,0 +1,39 @@
+"""Unbound extension instances; create_app binds them."""
+
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sock import Sock
+from flask_sqlalchemy import SQLAlchemy
+from redis import Redis
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base of Duet's models."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+sock = Sock()
+
+
+class RedisClient:
+    """The app's Redis connection pool, made by init_app from REDIS_URL."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the pool for `app`."""
+        app.extensions["redis"] = Redis.from_url(
+            app.config["REDIS_URL"],
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            health_check_interval=30,
+            retry_on_timeout=True,
+        )
+
+    def get(self) -> Redis:
+        """The current app's Redis client."""
+        return current_app.extensions["redis"]
+
+
+redis_client = RedisClient()

@@ -1,0 +1,131 @@
+"""Duet's tables: conversations, turns, responses (one per slot) and feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+# Response.status values. A response is "streaming" from the moment it is queued
+# until exactly one terminal status replaces it.
+STREAMING, DONE, ERROR, CANCELLED = "streaming", "done", "error", "cancelled"
+TERMINAL_STATUSES = (DONE, ERROR, CANCELLED)
+# Turn.trigger values: why the turn has one or two responses.
+TRIGGERS = ("single", "sampled", "requested", "reroll")
+CHOICES = ("a", "b", "tie", "both_bad")
+
+
+def new_id() -> str:
+    """A random, unguessable id for rows the client can address."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Conversation(db.Model):
+    """A chat owned by one anonymous client."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="New conversation")
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="conversation", order_by="Turn.position", cascade="all, delete-orphan"
+    )
+
+
+class Turn(db.Model):
+    """One user message and the one or two responses generated for it."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("conversation_id", "position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    content: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(16))
+    # The messages sent to the model for this turn, exactly as sent.
+    context: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="turns")
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="turn", order_by="Response.slot", cascade="all, delete-orphan"
+    )
+    feedback: Mapped[Feedback | None] = relationship(
+        back_populates="turn", cascade="all, delete-orphan"
+    )
+
+    @property
+    def paired(self) -> bool:
+        """Whether the turn has two responses to compare."""
+        return len(self.responses) == 2
+
+    def response(self, slot: str) -> Response | None:
+        """The response in `slot`, if any."""
+        return next((r for r in self.responses if r.slot == slot), None)
+
+
+class Response(db.Model):
+    """One generated answer, in slot `a` or `b` of a turn."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("turn_id", "slot"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[str] = mapped_column(String(1))
+    endpoint_name: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    max_tokens: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default=STREAMING)
+    content: Mapped[str] = mapped_column(Text, default="")
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(default=0)
+    queued_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    first_token_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+
+    turn: Mapped[Turn] = relationship(back_populates="responses")
+
+    @property
+    def finished(self) -> bool:
+        """Whether the response has reached a terminal status."""
+        return self.status in TERMINAL_STATUSES
+
+
+class Feedback(db.Model):
+    """A client's vote on a paired turn: which response is better, and why."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[str] = mapped_column(
+        ForeignKey("turns.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    choice: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        db.DateTime(timezone=True), default=utcnow, index=True
+    )
+
+    turn: Mapped[Turn] = relationship(back_populates="feedback")

@@ -1,0 +1,200 @@
+"""Duet's configuration: the one module that reads the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("DUET_INSTANCE_PATH", BASE_DIR / "instance"))
+
+# The two llama.cpp servers of Procfile.dev: one model process per slot, because a
+# llama.cpp server interrupts a running stream when a second request arrives.
+DEFAULT_MODEL_ENDPOINTS = [
+    {
+        "name": "gemma3-270m-t0.7",
+        "base_url": "http://127.0.0.1:8091/v1",
+        "model": "gemma-3-270m",
+        "params": {"temperature": 0.7},
+    },
+    {
+        "name": "gemma3-270m-t1.2",
+        "base_url": "http://127.0.0.1:8092/v1",
+        "model": "gemma-3-270m",
+        "params": {"temperature": 1.2},
+    },
+]
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _float(name: str, default: float, low: float | None = None, high: float | None = None) -> float:
+    raw = _env(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _int(name: str, default: int, low: int = 1) -> int:
+    raw = _env(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _json_object(name: str, default: dict) -> dict:
+    raw = _env(name)
+    if raw is None:
+        return dict(default)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return value
+
+
+def database_url() -> str:
+    """DATABASE_URL, or a SQLite file in the instance folder, ready for SQLAlchemy."""
+    return normalise_database_url(
+        _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'duet.sqlite3'}"
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """Rewrite Heroku's `postgres://` (and plain `postgresql://`) for psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def model_endpoints() -> list[dict]:
+    """MODEL_ENDPOINTS parsed and checked, or the bundled local models."""
+    raw = _env("MODEL_ENDPOINTS")
+    if raw is None:
+        return [dict(e) for e in DEFAULT_MODEL_ENDPOINTS]
+    try:
+        endpoints = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"MODEL_ENDPOINTS is not valid JSON: {exc}") from None
+    if not isinstance(endpoints, list) or not endpoints:
+        raise ConfigError("MODEL_ENDPOINTS must be a non-empty JSON list of endpoints")
+    names = set()
+    for i, e in enumerate(endpoints):
+        where = f"MODEL_ENDPOINTS[{i}]"
+        if not isinstance(e, dict):
+            raise ConfigError(f"{where} must be an object")
+        for key in ("name", "base_url", "model"):
+            if not isinstance(e.get(key), str) or not e[key].strip():
+                raise ConfigError(f"{where} needs a non-empty string {key!r}")
+        if not e["base_url"].startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.base_url must start with http:// or https://")
+        if e["name"] in names:
+            raise ConfigError(f"{where}.name {e['name']!r} is used twice")
+        names.add(e["name"])
+        if not isinstance(e.get("params", {}), dict):
+            raise ConfigError(f"{where}.params must be an object")
+        if e.get("api_key") is not None and not isinstance(e["api_key"], str):
+            raise ConfigError(f"{where}.api_key must be a string")
+    return endpoints
+
+
+def _dev_secret_key() -> str:
+    """A random key kept in the instance folder, so every local process signs alike."""
+    path = INSTANCE_DIR / "dev-secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            with open(path, "x") as f:
+                f.write(key)
+        except FileExistsError:  # another process won the race
+            return path.read_text().strip()
+        return key
+
+
+class Config:
+    """Settings for a running Duet, read from the environment once at start-up."""
+
+    DUET_ENV = _env("DUET_ENV", "development")
+    TESTING = False
+    INSTANCE_PATH = INSTANCE_DIR
+    MIGRATIONS_DIR = BASE_DIR / "migrations"
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    PREFERENCE_SAMPLE_RATE = _float("PREFERENCE_SAMPLE_RATE", 0.1, 0.0, 1.0)
+
+    # Limits on what a user can send.
+    MAX_MESSAGE_CHARS = _int("MAX_MESSAGE_CHARS", 16_000)
+    MAX_SYSTEM_PROMPT_CHARS = _int("MAX_SYSTEM_PROMPT_CHARS", 8_000)
+    MAX_REASON_CHARS = _int("MAX_REASON_CHARS", 2_000)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 256 * 1024)
+
+    # Generation: what is asked of the model and how long it may take.
+    MAX_TOKENS = _int("MAX_TOKENS", 1024)
+    GENERATION_CONNECT_TIMEOUT = _float("GENERATION_CONNECT_TIMEOUT", 5.0, 0.1)
+    GENERATION_READ_TIMEOUT = _float("GENERATION_READ_TIMEOUT", 60.0, 0.1)
+    GENERATION_TOTAL_TIMEOUT = _float("GENERATION_TOTAL_TIMEOUT", 600.0, 1.0)
+    # A slot whose task no worker has started within this time ends in `error`.
+    GENERATION_QUEUE_TIMEOUT = _float("GENERATION_QUEUE_TIMEOUT", 300.0, 1.0)
+    # Second sampling setting of a pair when only one endpoint is configured.
+    ALTERNATE_PARAMS = _json_object("ALTERNATE_PARAMS", {"temperature": 1.2})
+
+    # Redis buffers of streamed events, replayed to late or reconnecting sockets.
+    STREAM_TTL = _int("STREAM_TTL", 24 * 3600)
+
+    SOCK_SERVER_OPTIONS = {"ping_interval": 25}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = DUET_ENV == "production"
+    PERMANENT_SESSION_LIFETIME = 365 * 24 * 3600
+
+    CELERY = {
+        "broker_url": REDIS_URL,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        # Longer than the longest generation, so a running task is never delivered twice.
+        "broker_transport_options": {"visibility_timeout": int(GENERATION_TOTAL_TIMEOUT) + 600},
+    }
+
+    @classmethod
+    def finalise(cls, settings: dict) -> None:
+        """Check and complete settings that depend on each other; refuse bad production set-ups."""
+        if not settings.get("SECRET_KEY"):
+            if settings.get("DUET_ENV") == "production":
+                raise ConfigError(
+                    "SECRET_KEY is not set. In production Duet refuses to start without it: "
+                    'set SECRET_KEY to a long random string (python -c "import secrets; '
+                    'print(secrets.token_hex(32))").'
+                )
+            settings["SECRET_KEY"] = _dev_secret_key()
+        Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+        if "MODEL_ENDPOINTS" not in settings:
+            settings["MODEL_ENDPOINTS"] = model_endpoints()
