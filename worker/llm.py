@@ -1,0 +1,285 @@
+"""Streaming client for OpenAI-compatible chat endpoints (vLLM, Ollama, llama.cpp, OpenAI).
+
+Plain functions only: no Flask, no Celery, no Redis. The worker iterates `stream_chat` and
+closes the generator to cancel, which closes the upstream HTTP connection.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import urllib3
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_MAX_LINE = 1 << 20  # a "line" this long means we are not talking to an SSE server
+_EXCERPT = 300
+_NOFINISH = (
+    "the endpoint ended the stream without a finish_reason (llama.cpp's server does this when "
+    "another request interrupts it; run one server per slot or disable interrupt_requests)"
+)
+_TRUNCATED = "the stream ended before the answer was complete (no finish_reason, no [DONE])"
+
+
+class GenerationError(Exception):
+    """The generation failed; str(e) is a human-readable message safe to show to a user."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on one generation, in seconds."""
+
+    connect: float = 5.0  # to establish the TCP connection
+    read: float = 60.0  # longest silence between bytes
+    total: float = 600.0  # whole generation; requests cannot bound this, so we do
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of the answer; the last one carries the finish_reason."""
+
+    text: str
+    finish_reason: str | None = None
+
+
+class SSEDecoder:
+    """Incremental SSE decoder: feed raw bytes, get complete `data:` payload strings.
+
+    Each `data:` line is returned as its own payload. The SSE spec joins the data lines of one
+    event with newlines, but OpenAI-compatible servers send one JSON document per line, so a
+    per-line payload is what they mean and keeps a payload available as soon as its line ends.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._partial = ""  # text after the last line break
+        self._after_cr = False  # last line ended in "\r": a "\n" opening the next feed is its pair
+
+    def feed(self, data: bytes) -> list[str]:
+        """Decode `data` and return the payloads of the lines it completes."""
+        try:
+            text = self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            raise GenerationError("the endpoint sent invalid UTF-8") from exc
+        return self._payloads(text, final=False)
+
+    def close(self) -> list[str]:
+        """Flush at end of stream; a last line without a line break still counts."""
+        try:
+            text = self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise GenerationError("the stream ended in the middle of a UTF-8 character") from exc
+        return self._payloads(text, final=True)
+
+    def _payloads(self, text: str, *, final: bool) -> list[str]:
+        if text and self._after_cr:
+            self._after_cr = False
+            if text[0] == "\n":
+                text = text[1:]
+        buffer = self._partial + text
+        lines = _LINE_BREAK.split(buffer)
+        self._partial = "" if final else lines.pop()
+        if lines and buffer.endswith("\r"):
+            self._after_cr = True
+        if len(self._partial) > _MAX_LINE:
+            raise GenerationError("the endpoint sent a line of over 1 MiB; is it an SSE stream?")
+        payloads = []
+        for line in lines:
+            field, _, value = line.partition(":")
+            # blank lines, ": keep-alive" comments, event:, id: and retry: carry nothing here
+            if field == "data":
+                payloads.append(value.removeprefix(" "))
+        return payloads
+
+
+def parse_chunk(payload: str) -> Chunk:
+    """Parse one `data:` payload of a chat.completion.chunk; raise GenerationError if malformed."""
+    try:
+        obj = json.loads(payload)
+        if obj.get("error"):  # vLLM and others report failures in-band, after a 200
+            raise GenerationError(f"the endpoint reported an error: {_error_text(obj)}")
+        if obj["choices"] == []:
+            return Chunk("")  # the usage chunk of stream_options.include_usage
+        choice = obj["choices"][0]
+        delta = choice.get("delta") or {}  # the final chunk may have an empty or missing delta
+        text, reason = delta.get("content") or "", choice.get("finish_reason")
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError):
+        text = reason = None
+    if not isinstance(text, str) or not isinstance(reason, str | None):
+        raise GenerationError(f"the endpoint sent a malformed chunk: {_excerpt(payload)}")
+    return Chunk(text, reason)
+
+
+def stream_chat(
+    base_url: str,
+    model: str,
+    messages: list[dict],
+    *,
+    api_key: str | None = None,
+    params: dict | None = None,
+    max_tokens: int | None = None,
+    timeouts: Timeouts = Timeouts(),
+    session: requests.Session | None = None,
+) -> Iterator[Chunk]:
+    """POST {base_url}/chat/completions with stream=true and yield Chunks as they arrive."""
+    deadline = time.monotonic() + timeouts.total
+    url = base_url.rstrip("/") + "/chat/completions"
+    # stream_options is dropped because llama.cpp's server rejects it
+    body: dict[str, Any] = {k: v for k, v in (params or {}).items() if k != "stream_options"}
+    body.update(model=model, messages=messages, stream=True)
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    headers = {"Accept": "text/event-stream"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    http = session or requests.Session()
+    response = None
+    try:
+        response = _open(http, url, body, headers, timeouts)
+        yield from _chunks(response, timeouts, deadline)
+    except GenerationError as exc:
+        if api_key and api_key in str(exc):  # an upstream error body might echo the key
+            raise GenerationError(str(exc).replace(api_key, "***")) from None
+        raise
+    finally:
+        # also runs on generator.close(): that is how a cancelled generation hangs up upstream
+        if response is not None:
+            response.close()
+        if session is None:
+            http.close()
+
+
+def _open(
+    http: requests.Session, url: str, body: dict, headers: dict, timeouts: Timeouts
+) -> requests.Response:
+    shown = _safe_url(url)
+    try:
+        response = http.post(
+            url, json=body, headers=headers, stream=True, timeout=(timeouts.connect, timeouts.read)
+        )
+    except requests.exceptions.ConnectTimeout as exc:
+        raise GenerationError(f"could not connect to {shown} in {timeouts.connect:g} s") from exc
+    except requests.exceptions.ReadTimeout as exc:
+        raise GenerationError(f"the endpoint did not answer within {timeouts.read:g} s") from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise GenerationError(_connect_failure(shown, exc)) from exc
+    except requests.exceptions.RequestException as exc:
+        raise GenerationError(f"the request to {shown} failed ({type(exc).__name__})") from exc
+    status = response.status_code
+    is_json = response.headers.get("Content-Type", "").startswith("application/json")
+    if status < 400 and not is_json:
+        return response
+    try:
+        detail = _error_text(_read_some(response))
+    finally:
+        response.close()
+    if status >= 400:
+        hint = " (check the api_key)" if status in (401, 403) else ""
+        raise GenerationError(f"the endpoint answered HTTP {status}{hint}: {detail}")
+    raise GenerationError(f"the endpoint answered JSON instead of an event stream: {detail}")
+
+
+def _chunks(response: requests.Response, timeouts: Timeouts, deadline: float) -> Iterator[Chunk]:
+    finished = done = False
+    try:
+        for payload in _payloads(response, timeouts, deadline):
+            if payload.strip() == "[DONE]":
+                done = True
+                break
+            if not finished:  # anything after the final chunk (e.g. usage) is drained unread
+                chunk = parse_chunk(payload)
+                finished = chunk.finish_reason is not None
+                if finished or chunk.text:
+                    yield chunk
+    except GenerationError:
+        if not finished:
+            raise
+        # the answer is complete; trouble while reading its tail does not spoil it
+    if not finished:
+        raise GenerationError(_NOFINISH if done else _TRUNCATED)
+
+
+def _payloads(response: requests.Response, timeouts: Timeouts, deadline: float) -> Iterator[str]:
+    decoder = SSEDecoder()
+    pieces = _network_pieces(response)
+    while True:
+        try:
+            data = next(pieces, None)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise GenerationError(_transport_failure(exc, timeouts)) from exc
+        if data is None:
+            yield from decoder.close()
+            return
+        yield from decoder.feed(data)
+        if time.monotonic() > deadline:
+            raise GenerationError(f"generation exceeded the {timeouts.total:g} s limit")
+
+
+def _network_pieces(response: requests.Response) -> Iterator[bytes]:
+    read1 = getattr(response.raw, "read1", None)
+    if response.raw.chunked or read1 is None:
+        yield from response.iter_content(chunk_size=None)  # one piece per HTTP chunk
+        return
+    # Without chunked encoding urllib3 answers chunk_size=None by reading to EOF, which would
+    # hold back every token until the end; read1 returns whatever has arrived.
+    while data := read1(65536, decode_content=True):
+        yield data
+
+
+def _read_some(response: requests.Response) -> str:
+    try:
+        raw = response.raw.read(65536, decode_content=True)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        raw = b""  # the status alone will have to explain it
+    return raw.decode("utf-8", errors="replace").strip()
+
+
+def _error_text(source: str | dict) -> str:
+    """The upstream's own error message if it gave one, else an excerpt of the body."""
+    obj: Any = source
+    if isinstance(source, str):
+        try:
+            obj = json.loads(source)
+        except ValueError:
+            return _excerpt(source) or "(empty body)"
+    error = obj.get("error") if isinstance(obj, dict) else None
+    if isinstance(error, dict):
+        error = error.get("message")
+    if isinstance(error, str) and error:
+        return _excerpt(error)
+    return _excerpt(json.dumps(obj, ensure_ascii=False))
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def _safe_url(url: str) -> str:
+    # credentials may hide in user:password@host or ?key=...; keep them out of messages
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _connect_failure(shown: str, exc: Exception) -> str:
+    text = str(exc)
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return f"{shown} closed the connection without answering"
+    reason = " (connection refused)" if "Connection refused" in text else ""
+    return f"could not connect to {shown}{reason}"
+
+
+def _transport_failure(exc: Exception, timeouts: Timeouts) -> str:
+    # requests reports a read timeout mid-stream as a ConnectionError wrapping urllib3's error
+    timeout_types = (TimeoutError, requests.Timeout, urllib3.exceptions.ReadTimeoutError)
+    if any(isinstance(c, timeout_types) for c in (exc, *exc.args)):
+        return f"the endpoint went silent for more than {timeouts.read:g} s mid-stream"
+    return "the connection dropped mid-stream"
