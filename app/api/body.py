@@ -1,0 +1,61 @@
+"""Reading and checking JSON request bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from app.errors import ApiError
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; an empty body counts as `{}`."""
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise ApiError(
+            415, "not_json", "Send the body as JSON with Content-Type: application/json."
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "The request body must be a JSON object.")
+    return data
+
+
+def text_field(
+    data: dict[str, Any], name: str, limit: int, *, required: bool = False
+) -> str | None:
+    """A string field: 422 when of the wrong type or empty but required, 413 when too long."""
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip() and not required):
+        if required:
+            raise ApiError(422, f"invalid_{name}", f"'{name}' is required.")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(422, f"invalid_{name}", f"'{name}' must be a string.")
+    if required and not value.strip():
+        raise ApiError(422, f"invalid_{name}", f"'{name}' must not be empty.")
+    if len(value) > limit:
+        raise ApiError(
+            413,
+            f"{name}_too_long",
+            f"'{name}' is {len(value):,} characters long; the limit is {limit:,}.",
+        )
+    return value
+
+
+def choice_field(
+    data: dict[str, Any], name: str, allowed: tuple[str, ...], default: str | None
+) -> str:
+    """A field that must be one of `allowed`; 422 otherwise."""
+    value = data.get(name, default)
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ApiError(422, f"invalid_{name}", f"'{name}' must be one of {options}.")
+    return value

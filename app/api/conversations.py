@@ -1,0 +1,57 @@
+"""Routes for conversations: create, list, read, and add a turn."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from sqlalchemy import select
+
+from app.api import bp
+from app.api.body import choice_field, json_body, text_field
+from app.api.serializers import conversation_detail, conversation_summary, turn_started_json
+from app.extensions import db
+from app.identity import client_id
+from app.models import Conversation
+from app.ownership import own_conversation
+from app.turns import MODES, start_turn
+
+
+@bp.post("/conversations")
+def create_conversation():
+    """Start a conversation, optionally with a system prompt."""
+    data = json_body()
+    limit = current_app.config["MAX_SYSTEM_PROMPT_CHARS"]
+    conversation = Conversation(
+        client_id=client_id(), system_prompt=text_field(data, "system_prompt", limit)
+    )
+    db.session.add(conversation)
+    db.session.commit()
+    return jsonify(conversation_detail(conversation)), 201
+
+
+@bp.get("/conversations")
+def list_conversations():
+    """This client's conversations, newest first."""
+    query = (
+        select(Conversation)
+        .where(Conversation.client_id == client_id())
+        .order_by(Conversation.created_at.desc(), Conversation.id)
+    )
+    conversations = db.session.scalars(query).all()
+    return jsonify(conversations=[conversation_summary(c) for c in conversations])
+
+
+@bp.get("/conversations/<cid>")
+def get_conversation(cid: str):
+    """One conversation with its turns."""
+    return jsonify(conversation_detail(own_conversation(cid, client_id())))
+
+
+@bp.post("/conversations/<cid>/turns")
+def create_turn(cid: str):
+    """Send a user message; its one or two responses stream over /ws/turns/<id>."""
+    conversation = own_conversation(cid, client_id())
+    data = json_body()
+    content = text_field(data, "content", current_app.config["MAX_MESSAGE_CHARS"], required=True)
+    mode = choice_field(data, "mode", MODES, "auto")
+    turn = start_turn(conversation, content, mode)
+    return jsonify(turn_started_json(turn)), 202

@@ -1,0 +1,42 @@
+"""Routes acting on one turn: re-roll, vote, cancel."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.api import bp
+from app.api.body import choice_field, json_body, text_field
+from app.api.serializers import feedback_json, model_identity, turn_started_json
+from app.identity import client_id
+from app.models import CHOICES
+from app.ownership import own_turn
+from app.turns import cancel_turn, record_feedback, reroll_turn
+
+
+@bp.post("/turns/<tid>/reroll")
+def reroll(tid: str):
+    """Generate a second answer to a finished single turn, to compare with the first."""
+    turn = own_turn(tid, client_id())
+    json_body()
+    return jsonify(turn_started_json(reroll_turn(turn))), 202
+
+
+@bp.post("/turns/<tid>/feedback")
+def feedback(tid: str):
+    """Record which response of a paired turn is better; reveals the models."""
+    cid = client_id()
+    turn = own_turn(tid, cid)
+    data = json_body()
+    choice = choice_field(data, "choice", CHOICES, None)
+    reason = text_field(data, "reason", current_app.config["MAX_REASON_CHARS"])
+    vote = record_feedback(turn, cid, choice, reason)
+    responses = [{"slot": r.slot, **model_identity(r)} for r in turn.responses]
+    return jsonify(**feedback_json(vote), turn_id=turn.id, responses=responses), 201
+
+
+@bp.post("/turns/<tid>/cancel")
+def cancel(tid: str):
+    """Stop the turn's streaming slots; each ends with a `cancelled` event."""
+    turn = own_turn(tid, client_id())
+    json_body()
+    return jsonify(id=turn.id, cancelled=cancel_turn(turn)), 202

@@ -1,0 +1,33 @@
+"""Looking up a client's own conversations and turns; anything else does not exist."""
+
+from __future__ import annotations
+
+from app.errors import not_found
+from app.extensions import db
+from app.models import Conversation, Turn
+
+
+def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
+    """The turn with `turn_id` if it belongs to `client_id`, else None."""
+    if not client_id or len(turn_id) > 64:
+        return None
+    turn = db.session.get(Turn, turn_id)
+    if turn is None or turn.conversation.client_id != client_id:
+        return None
+    return turn
+
+
+def own_conversation(conversation_id: str, client_id: str) -> Conversation:
+    """The client's conversation, or a 404 exactly like an unknown id."""
+    conversation = db.session.get(Conversation, conversation_id[:64])
+    if conversation is None or conversation.client_id != client_id:
+        raise not_found("conversation")
+    return conversation
+
+
+def own_turn(turn_id: str, client_id: str) -> Turn:
+    """The client's turn, or a 404 exactly like an unknown id."""
+    turn = find_turn(turn_id, client_id)
+    if turn is None:
+        raise not_found("turn")
+    return turn

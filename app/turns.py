@@ -1,0 +1,134 @@
+"""What happens to turns: start one, re-roll it into a pair, cancel it, vote on it."""
+
+from __future__ import annotations
+
+import random
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app import pairing
+from app.context import build_context
+from app.errors import ApiError
+from app.extensions import db
+from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
+from app.slots import finish_response
+
+_rng = random.SystemRandom()
+MODES = ("auto", "single", "pair")
+
+
+def _enqueue(responses: list[Response]) -> None:
+    """One Celery task per slot, so the two slots of a pair run at the same time."""
+    from worker.tasks import generate
+
+    for response in responses:
+        generate.delay(response.id)
+
+
+def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
+    return Response(
+        turn=turn,
+        slot=slot,
+        endpoint_name=plan.endpoint_name,
+        model=plan.endpoint["model"],
+        params=plan.params,
+        max_tokens=current_app.config["MAX_TOKENS"],
+    )
+
+
+def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
+    """Add a user message to `conversation` and queue its one or two responses."""
+    config = current_app.config
+    if mode == "pair":
+        trigger = "requested"
+    elif mode == "auto" and _rng.random() < config["PREFERENCE_SAMPLE_RATE"]:
+        trigger = "sampled"
+    else:
+        trigger = "single"
+    endpoints = config["MODEL_ENDPOINTS"]
+    turn = Turn(
+        conversation=conversation,
+        position=len(conversation.turns),
+        content=content,
+        trigger=trigger,
+        context=build_context(conversation, content),
+    )
+    if trigger == "single":
+        plans = [pairing.plan_single(endpoints)]
+    else:
+        plans = pairing.plan_pair(endpoints, config["ALTERNATE_PARAMS"], _rng)
+    responses = [_response(turn, slot, plan) for slot, plan in zip("ab", plans, strict=False)]
+    if turn.position == 0:
+        conversation.title = _title(content)
+    db.session.add(turn)
+    _commit_or_conflict("conflict", "Another message was added at the same moment; send again.")
+    _enqueue(responses)
+    return turn
+
+
+def _title(content: str) -> str:
+    words = " ".join(content.split())
+    return words if len(words) <= 60 else words[:59].rstrip() + "…"
+
+
+def reroll_turn(turn: Turn) -> Turn:
+    """Turn a finished single turn into a pair: `a` keeps the original, `b` is new."""
+    original = turn.response("a")
+    if turn.paired:
+        raise ApiError(409, "already_paired", "This turn already has two responses.")
+    if original is None or original.status != DONE:
+        raise ApiError(409, "not_finished", "Only a finished answer can be re-rolled.")
+    config = current_app.config
+    plan = pairing.plan_challenger(
+        config["MODEL_ENDPOINTS"],
+        original.endpoint_name,
+        original.params,
+        config["ALTERNATE_PARAMS"],
+        _rng,
+    )
+    challenger = _response(turn, "b", plan)
+    turn.trigger = "reroll"
+    db.session.add(challenger)
+    _commit_or_conflict("already_paired", "This turn already has two responses.")
+    _enqueue([challenger])
+    return turn
+
+
+def cancel_turn(turn: Turn) -> list[str]:
+    """Stop every slot still streaming; returns the slots this call stopped."""
+    return [
+        response.slot
+        for response in list(turn.responses)
+        if response.status == STREAMING and finish_response(response, CANCELLED)
+    ]
+
+
+def record_feedback(turn: Turn, client_id: str, choice: str, reason: str | None) -> Feedback:
+    """Store a vote on a paired turn whose two responses have finished."""
+    if not turn.paired:
+        raise ApiError(409, "not_paired", "Only a turn with two responses can be rated.")
+    for response in turn.responses:
+        db.session.refresh(response)
+        if response.status != DONE:
+            state = "is still streaming" if response.status == STREAMING else response.status
+            raise ApiError(
+                409,
+                "not_finished",
+                f"Response {response.slot.upper()} {state}; it cannot be rated.",
+            )
+    if turn.feedback is not None:
+        raise ApiError(409, "already_rated", "This turn has been rated already.")
+    feedback = Feedback(turn=turn, choice=choice, reason=reason, client_id=client_id)
+    db.session.add(feedback)
+    _commit_or_conflict("already_rated", "This turn has been rated already.")
+    return feedback
+
+
+def _commit_or_conflict(code: str, message: str) -> None:
+    """Commit, turning a lost race on a unique constraint into a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, code, message) from None

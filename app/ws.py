@@ -1,0 +1,81 @@
+"""The websocket `/ws/turns/<tid>`: authorise the turn, then relay its streams."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+from simple_websocket import ConnectionClosed
+
+from app import slots, streams
+from app.extensions import db, redis_client, sock
+from app.identity import client_id
+from app.models import Response, Turn
+from app.ownership import find_turn
+
+bp = Blueprint("ws", __name__)
+log = logging.getLogger(__name__)
+
+# Close code for a turn that is unknown or another client's (as the contract says).
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+
+def _after(slot_names: list[str]) -> dict[str, int] | None:
+    """The `after_<slot>` resume positions, or None when one is not a whole number >= 0."""
+    after = {}
+    for slot in slot_names:
+        raw = request.args.get(f"after_{slot}", "0")
+        if not raw.isdigit() or len(raw) > 9:
+            return None
+        after[slot] = int(raw)
+    return after
+
+
+def make_relay(turn: Turn, after: dict[str, int], is_open) -> streams.Relay:
+    """The relay of a turn's slots, with the database fallbacks the app provides."""
+    by_slot: dict[str, Response] = {r.slot: r for r in turn.responses}
+
+    def fallback(slot: str) -> list[dict]:
+        db.session.refresh(by_slot[slot])
+        return slots.replay_from_database(by_slot[slot])
+
+    def on_idle(pending: list[str]) -> None:
+        slots.reap_stuck([by_slot[s] for s in pending])
+        db.session.rollback()  # end the read transaction, so the next look sees new rows
+
+    return streams.Relay(
+        redis=redis_client.get(),
+        turn_id=turn.id,
+        slots=sorted(by_slot),
+        after=after,
+        fallback=fallback,
+        on_idle=on_idle,
+        is_open=is_open,
+    )
+
+
+@sock.route("/ws/turns/<tid>", bp=bp)
+def turn_socket(ws, tid: str) -> None:
+    """Send the turn's events from the start (or after `after_*`), live, then `end`."""
+    turn = find_turn(tid, client_id(create=False))
+    if turn is None:
+        ws.close(reason=CLOSE_NOT_FOUND, message="No such turn.")
+        return
+    after = _after([r.slot for r in turn.responses])
+    if after is None:
+        ws.close(reason=CLOSE_BAD_REQUEST, message="after_a and after_b must be whole numbers.")
+        return
+    relay = make_relay(turn, after, lambda: ws.connected)
+    db.session.rollback()  # hold no transaction open while the socket lives
+    try:
+        for message in relay:
+            ws.send(message)
+    except ConnectionClosed:
+        return
+    except Exception:
+        # Redis went away, say. The client reconnects with after_* and resumes.
+        log.exception("relay of turn %s failed", tid)
+        ws.close(reason=1011, message="The stream relay failed; reconnect to resume.")
+        return
+    ws.close(reason=1000, message="end")

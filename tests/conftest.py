@@ -1,0 +1,187 @@
+"""Fixtures: the app and its client, a fake model endpoint, and the real running stack.
+
+Redis: database 15 (DUET_TEST_REDIS_URL) for the stack, 14 for in-process apps, flushed
+before and after. Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from config import normalise_database_url
+from tests.client import DuetClient
+from tests.fake_llm import FakeLLM
+from tests.stack import ROOT, start_web, start_worker
+
+STACK_REDIS_URL = os.environ.get("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+APP_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/14"
+TABLES = ("feedback", "responses", "turns", "conversations")
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for this run's database file, instance folder and process logs."""
+    return tmp_path_factory.mktemp("duet")
+
+
+@pytest.fixture(scope="session")
+def database_url(run_dir: Path) -> str:
+    """The database under test, migrated to the latest revision with `flask db upgrade`."""
+    url = os.environ.get("DUET_TEST_DATABASE_URL") or f"sqlite:///{run_dir / 'duet.sqlite3'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "FLASK_APP": "wsgi",
+        "DUET_INSTANCE_PATH": str(run_dir / "instance"),
+        "REDIS_URL": APP_REDIS_URL,
+    }
+    flask = [sys.executable, "-m", "flask"]
+    for step in (["db", "downgrade", "base"], ["db", "upgrade"]):
+        subprocess.run([*flask, *step], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env["DATABASE_URL"]
+
+
+def _flush(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis() -> Iterator[None]:
+    for url in (STACK_REDIS_URL, APP_REDIS_URL):
+        _flush(url)
+    yield
+    for url in (STACK_REDIS_URL, APP_REDIS_URL):
+        _flush(url)
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLLM]:
+    """The stand-in for the model servers: one process, endpoints told apart by path."""
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def endpoints(fake_llm: FakeLLM) -> list[dict]:
+    """Two configured endpoints on the fake server."""
+    return [
+        {
+            "name": "alpha",
+            "base_url": f"{fake_llm.url}/alpha/v1",
+            "model": "alpha-model",
+            "params": {"temperature": 0.5},
+        },
+        {
+            "name": "beta",
+            "base_url": f"{fake_llm.url}/beta/v1",
+            "model": "beta-model",
+            "api_key": "sk-test-secret",
+            "params": {"temperature": 0.9},
+        },
+    ]
+
+
+def _settings(database_url: str, redis_url: str, endpoints: list[dict], run_dir: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "REDIS_URL": redis_url,
+        "MODEL_ENDPOINTS": endpoints,
+        "CELERY": {"broker_url": redis_url, "task_ignore_result": True},
+        "INSTANCE_PATH": run_dir / "instance",
+    }
+
+
+@pytest.fixture
+def app(database_url: str, endpoints: list[dict], run_dir: Path):
+    """An in-process app on the migrated database, emptied before each test."""
+    from app import create_app
+
+    engine = create_engine(normalise_database_url(database_url))
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    flask_app = create_app(_settings(database_url, APP_REDIS_URL, endpoints, run_dir))
+    yield flask_app
+
+
+@pytest.fixture(autouse=True)
+def _close_stack_clients(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "stack" in request.fixturenames:
+        request.getfixturevalue("stack").close_clients()
+
+
+@pytest.fixture
+def client(app):
+    """A test client: one anonymous browser."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `flask ...` commands."""
+    return app.test_cli_runner()
+
+
+class Stack:
+    """The running web and worker processes, and how to reach them."""
+
+    def __init__(self, url: str, env: dict[str, str], processes: dict, run_dir: Path) -> None:
+        self.url, self.env, self.processes, self.run_dir = url, env, processes, run_dir
+        self.clients: list[DuetClient] = []
+
+    def client(self) -> DuetClient:
+        """A new anonymous browser talking to the stack."""
+        self.clients.append(DuetClient(self.url))
+        return self.clients[-1]
+
+    def close_clients(self) -> None:
+        """Close every browser's connections."""
+        while self.clients:
+            self.clients.pop().http.close()
+
+
+def stack_env(database_url: str, endpoints: list[dict], run_dir: Path, **extra: str) -> dict:
+    """The environment of the stack's processes, as an operator would set it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DUET_", "FLASK_"))}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": STACK_REDIS_URL,
+            "MODEL_ENDPOINTS": json.dumps(endpoints),
+            "SECRET_KEY": "stack-secret-key",
+            "DUET_INSTANCE_PATH": str(run_dir / "instance"),
+            "PREFERENCE_SAMPLE_RATE": "0",
+            "GENERATION_READ_TIMEOUT": "5",
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, endpoints: list[dict], run_dir: Path) -> Iterator[Stack]:
+    """gunicorn (2 processes, gthread) and a Celery worker, on real Redis and the test database."""
+    env = stack_env(database_url, endpoints, run_dir)
+    logs = run_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    worker = start_worker(env, logs)
+    web, url = start_web(env, logs)
+    running = Stack(url, env, {"web": web, "worker": worker}, run_dir)
+    yield running
+    running.close_clients()
+    web.stop()
+    worker.stop()

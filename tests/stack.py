@@ -1,0 +1,140 @@
+"""The real processes for integration tests: gunicorn (web) and a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child process whose output goes to a log file, stopped with its process group."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.log_path = logs / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        """What the process printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Stop the process group, forcefully if it lingers."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        self._log.close()
+
+
+def wait_for_http(url: str, process: Process, timeout: float = 30) -> None:
+    """Wait until `url` answers 200, or fail with the process's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited early:\n{process.log()[-4000:]}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} did not answer at {url}:\n{process.log()[-4000:]}")
+
+
+def wait_for_worker(process: Process, timeout: float = 30) -> None:
+    """Wait until the Celery worker says it is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{process.log()[-4000:]}")
+        if "ready." in process.log():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"worker not ready:\n{process.log()[-4000:]}")
+
+
+def start_web(
+    env: dict[str, str], logs: Path, *, workers: int = 2, threads: int = 16
+) -> tuple[Process, str]:
+    """gunicorn as in the Procfile; returns the process and its base URL."""
+    port = free_port()
+    web = Process(
+        "web",
+        [
+            str(BIN / "gunicorn"),
+            "-k",
+            "gthread",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "3",
+            "wsgi:app",
+        ],
+        env,
+        logs,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/healthz", web)
+    return web, url
+
+
+def start_worker(
+    env: dict[str, str], logs: Path, *, name: str = "worker", concurrency: int = 8
+) -> Process:
+    """A Celery worker as in the Procfile."""
+    worker = Process(
+        name,
+        [
+            str(BIN / "celery"),
+            "-A",
+            "worker.celery_app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        env,
+        logs,
+    )
+    wait_for_worker(worker)
+    return worker
