@@ -182,6 +182,8 @@ class Relay:
         if kind == "reset":
             state.held = 0
             return True, False
+        if kind == "done" and event["seq"] > state.held:
+            return False, True  # tokens before `done` went missing: fetch them first
         if kind in TERMINAL_TYPES:
             state.ended = True
             return True, False

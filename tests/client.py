@@ -35,6 +35,10 @@ class TurnStream:
             if e.get("slot") == slot and e["type"] in ("done", "error", "cancelled")
         ]
 
+    def of_slot(self, slot: str) -> list[dict]:
+        """The events of one slot, in arrival order."""
+        return [e for e in self.events if e.get("slot") == slot]
+
     def of_type(self, kind: str) -> list[dict]:
         """Events of one type."""
         return [e for e in self.events if e["type"] == kind]
@@ -46,6 +50,8 @@ class DuetClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.http = requests.Session()
+        # A fresh connection per request: no race with the server closing an idle keep-alive.
+        self.http.headers["Connection"] = "close"
         self.http.get(base_url + "/")  # picks up the client cookie, as the page does
 
     def post(self, path: str, body: dict | None = None) -> requests.Response:

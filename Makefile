@@ -1,0 +1,46 @@
+# Duet: `make run` to chat, `make test` to prove it works.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install run test test-postgres lint format bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed  ## Create .venv and install the dependencies
+
+run: install  ## Start Redis if needed, migrate, and run web + worker on http://127.0.0.1:$(PORT)
+	scripts/ensure-redis
+	$(BIN)/flask db upgrade
+	@echo "Duet starts on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+test: install  ## Run the whole test suite (SQLite)
+	scripts/ensure-redis
+	$(BIN)/python -m pytest
+
+test-postgres: install  ## Run the whole test suite on PostgreSQL (DUET_TEST_DATABASE_URL)
+	scripts/ensure-redis
+	DUET_TEST_DATABASE_URL=$${DUET_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:  ## Remove the virtualenv and caches (keeps instance/, your local data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""The export formats: how one vote becomes zero, one or two JSON lines.
+
+trl, openai and sharegpt are pairwise: a vote for `a` or `b` gives one record whose
+chosen side is the winner's response; ties and both-bad say nothing about which is
+better and are left out. kto (TRL's unpaired preference format) rates responses one
+at a time: a win gives the winner as good and the loser as bad, both-bad gives both
+as bad, a tie is left out. raw keeps every vote with everything stored about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from app.export.query import RESPONSE_COLUMNS, as_utc
+from app.models import CHOICES, DONE
+
+Record = dict[str, Any]
+# Why a vote was left out, as the summary names it.
+FAILED, TIE, BOTH_BAD = "failed responses", "ties", "both-bad"
+_SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format: which votes it can express and the records it makes of one."""
+
+    name: str
+    help: str
+    choices: frozenset[str]
+    needs_done: bool
+    records: Callable[[Row], list[Record]]
+
+    def skip_reason(self, vote: Row) -> str | None:
+        """Why this format leaves `vote` out, or None to export it."""
+        if self.needs_done and not (vote.a_status == DONE and vote.b_status == DONE):
+            return FAILED
+        if vote.choice not in self.choices:
+            return TIE if vote.choice == "tie" else BOTH_BAD
+        return None
+
+
+def prompt_messages(vote: Row) -> list[Record]:
+    """The messages sent to the model for the rated turn, ending with the rated user message."""
+    return [{"role": m["role"], "content": m["content"]} for m in vote.context]
+
+
+def chosen_and_rejected(vote: Row) -> tuple[str, str]:
+    """The winning and the losing response's text of an `a` or `b` vote."""
+    if vote.choice == "a":
+        return vote.a_content, vote.b_content
+    return vote.b_content, vote.a_content
+
+
+def _assistant(content: str) -> list[Record]:
+    return [{"role": "assistant", "content": content}]
+
+
+def trl_records(vote: Row) -> list[Record]:
+    """TRL's conversational preference format."""
+    chosen, rejected = chosen_and_rejected(vote)
+    return [
+        {
+            "prompt": prompt_messages(vote),
+            "chosen": _assistant(chosen),
+            "rejected": _assistant(rejected),
+        }
+    ]
+
+
+def openai_records(vote: Row) -> list[Record]:
+    """OpenAI's preference (DPO) fine-tuning format."""
+    chosen, rejected = chosen_and_rejected(vote)
+    return [
+        {
+            "input": {"messages": prompt_messages(vote)},
+            "preferred_output": _assistant(chosen),
+            "non_preferred_output": _assistant(rejected),
+        }
+    ]
+
+
+def sharegpt_records(vote: Row) -> list[Record]:
+    """LLaMA-Factory's ShareGPT ranking format."""
+    chosen, rejected = chosen_and_rejected(vote)
+    return [
+        {
+            "conversations": [
+                {"from": _SHAREGPT_ROLES.get(m["role"], m["role"]), "value": m["content"]}
+                for m in vote.context
+            ],
+            "chosen": {"from": "gpt", "value": chosen},
+            "rejected": {"from": "gpt", "value": rejected},
+        }
+    ]
+
+
+def kto_records(vote: Row) -> list[Record]:
+    """TRL's unpaired preference format: a win is one good and one bad example, both-bad two bad."""
+    prompt = prompt_messages(vote)
+    if vote.choice == "both_bad":
+        rated = [(vote.a_content, False), (vote.b_content, False)]
+    else:
+        chosen, rejected = chosen_and_rejected(vote)
+        rated = [(chosen, True), (rejected, False)]
+    return [
+        {"prompt": prompt, "completion": _assistant(text), "label": label} for text, label in rated
+    ]
+
+
+def _timestamp(moment: Any) -> str | None:
+    return None if moment is None else as_utc(moment).isoformat()
+
+
+def _response(vote: Row, slot: str) -> Record | None:
+    values = {name: getattr(vote, f"{slot}_{name}") for name in RESPONSE_COLUMNS}
+    if values["id"] is None:
+        return None
+    return {
+        "response_id": values["id"],
+        "endpoint": values["endpoint_name"],
+        "model": values["model"],
+        "params": values["params"],
+        "max_tokens": values["max_tokens"],
+        "status": values["status"],
+        "finish_reason": values["finish_reason"],
+        "error": values["error"],
+        "token_count": values["token_count"],
+        "content": values["content"],
+        "queued_at": _timestamp(values["queued_at"]),
+        "started_at": _timestamp(values["started_at"]),
+        "first_token_at": _timestamp(values["first_token_at"]),
+        "finished_at": _timestamp(values["finished_at"]),
+    }
+
+
+def raw_records(vote: Row) -> list[Record]:
+    """Everything stored about a vote, ties and both-bad included."""
+    return [
+        {
+            "feedback_id": vote.feedback_id,
+            "conversation_id": vote.conversation_id,
+            "turn_id": vote.turn_id,
+            "turn_position": vote.turn_position,
+            "trigger": vote.trigger,
+            "system_prompt": vote.system_prompt,
+            "prompt": prompt_messages(vote),
+            "responses": {"a": _response(vote, "a"), "b": _response(vote, "b")},
+            "choice": vote.choice,
+            "reason": vote.reason,
+            "client_id": vote.client_id,
+            "voted_at": _timestamp(vote.voted_at),
+            "turn_created_at": _timestamp(vote.turn_created_at),
+            "conversation_created_at": _timestamp(vote.conversation_created_at),
+        }
+    ]
+
+
+_DECISIVE = frozenset({"a", "b"})
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("trl", "TRL conversational preference (DPO)", _DECISIVE, True, trl_records),
+        Format("openai", "OpenAI preference fine-tuning", _DECISIVE, True, openai_records),
+        Format("sharegpt", "LLaMA-Factory ShareGPT ranking", _DECISIVE, True, sharegpt_records),
+        Format("kto", "TRL unpaired preference", _DECISIVE | {"both_bad"}, True, kto_records),
+        Format("raw", "every vote, all stored fields", frozenset(CHOICES), False, raw_records),
+    )
+}

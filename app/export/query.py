@@ -1,0 +1,116 @@
+"""The votes to export: one flat row per feedback, streamed from the database in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models import Conversation, Feedback, Response, Turn
+
+BATCH_SIZE = 1000
+# The columns of each response, prefixed `a_` and `b_` in a vote row.
+RESPONSE_COLUMNS = (
+    "id",
+    "endpoint_name",
+    "model",
+    "params",
+    "max_tokens",
+    "status",
+    "content",
+    "finish_reason",
+    "error",
+    "token_count",
+    "queued_at",
+    "started_at",
+    "first_token_at",
+    "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class VoteFilter:
+    """Which votes to take: a time window on the vote, an endpoint, a trigger."""
+
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    endpoint: str | None = None  # either slot answered by this endpoint
+    trigger: str | None = None
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """`moment` in UTC; naive values (as SQLite returns them) are taken to be UTC already."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _slot(name: str):
+    return aliased(Response, name=f"response_{name}")
+
+
+def _joined(stmt: Select, vote_filter: VoteFilter, ra, rb) -> Select:
+    """Join a vote to its turn, conversation and both responses, and apply the filter."""
+    stmt = (
+        stmt.select_from(Feedback)
+        .join(Turn, Feedback.turn_id == Turn.id)
+        .join(Conversation, Turn.conversation_id == Conversation.id)
+        # Outer joins: a vote whose pair is incomplete is still seen, to be counted as skipped.
+        .outerjoin(ra, and_(ra.turn_id == Turn.id, ra.slot == "a"))
+        .outerjoin(rb, and_(rb.turn_id == Turn.id, rb.slot == "b"))
+    )
+    if vote_filter.since is not None:
+        stmt = stmt.where(Feedback.created_at >= vote_filter.since)
+    if vote_filter.until is not None:
+        stmt = stmt.where(Feedback.created_at < vote_filter.until)
+    if vote_filter.endpoint is not None:
+        stmt = stmt.where(
+            or_(ra.endpoint_name == vote_filter.endpoint, rb.endpoint_name == vote_filter.endpoint)
+        )
+    if vote_filter.trigger is not None:
+        stmt = stmt.where(Turn.trigger == vote_filter.trigger)
+    return stmt
+
+
+def count_votes(vote_filter: VoteFilter) -> int:
+    """How many votes the filter selects (for the progress bar)."""
+    ra, rb = _slot("a"), _slot("b")
+    stmt = _joined(select(func.count(Feedback.id)), vote_filter, ra, rb)
+    return db.session.execute(stmt).scalar_one()
+
+
+def iter_votes(vote_filter: VoteFilter, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
+    """Every selected vote as one flat row, oldest first (vote time, then id).
+
+    Rows are fetched `batch_size` at a time (a server-side cursor on PostgreSQL), so
+    memory stays flat however many votes there are.
+    """
+    ra, rb = _slot("a"), _slot("b")
+    columns = [
+        Feedback.id.label("feedback_id"),
+        Feedback.choice,
+        Feedback.reason,
+        Feedback.client_id,
+        Feedback.created_at.label("voted_at"),
+        Turn.id.label("turn_id"),
+        Turn.position.label("turn_position"),
+        Turn.trigger,
+        Turn.content.label("user_message"),
+        Turn.context,
+        Turn.created_at.label("turn_created_at"),
+        Conversation.id.label("conversation_id"),
+        Conversation.system_prompt,
+        Conversation.created_at.label("conversation_created_at"),
+    ]
+    for prefix, alias in (("a", ra), ("b", rb)):
+        columns += [getattr(alias, name).label(f"{prefix}_{name}") for name in RESPONSE_COLUMNS]
+    stmt = _joined(select(*columns), vote_filter, ra, rb).order_by(Feedback.created_at, Feedback.id)
+    result = db.session.execute(stmt, execution_options={"yield_per": batch_size})
+    try:
+        yield from result
+    finally:
+        result.close()

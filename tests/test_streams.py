@@ -1,0 +1,176 @@
+"""The stream protocol against real Redis: ordering, deduplication, races, claims."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+
+import pytest
+import redis
+
+from app import streams
+from tests.conftest import APP_REDIS_URL
+
+
+@pytest.fixture
+def r() -> redis.Redis:
+    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _finish(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
+    assert streams.claim_terminal(r, tid, slot, 60)
+    streams.emit_terminal(r, tid, streams.done_event(slot, seq, "stop"), 60)
+
+
+def _collect(relay: streams.Relay) -> list[dict]:
+    return [json.loads(raw) for raw in relay]
+
+
+def test_relay_replays_a_finished_slot_then_ends(r):
+    writer = streams.SlotWriter(r, "t1", "a", 60)
+    for piece in ["Hé", "llo", " 🎉"]:
+        assert writer.token(piece)
+    _finish(r, "t1", "a", writer.seq)
+
+    events = _collect(streams.Relay(r, "t1", ["a"]))
+
+    assert [e["type"] for e in events] == ["token", "token", "token", "done", "end"]
+    assert "".join(e["text"] for e in events if e["type"] == "token") == "Héllo 🎉"
+    assert events[3]["seq"] == 3
+
+
+def test_relay_resumes_after_the_given_seq(r):
+    writer = streams.SlotWriter(r, "t2", "a", 60)
+    for i in range(10):
+        writer.token(str(i))
+    _finish(r, "t2", "a", writer.seq)
+
+    events = _collect(streams.Relay(r, "t2", ["a"], after={"a": 7}))
+
+    assert [e.get("seq") for e in events if e["type"] == "token"] == [8, 9, 10]
+    assert events[-2]["type"] == "done" and events[-1]["type"] == "end"
+
+
+@pytest.mark.timeout(60)
+def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r):
+    """Subscribe-then-replay: a relay that starts while tokens are being published gets all."""
+    total = 400
+    text = [f"<{i}é>" for i in range(1, total + 1)]
+    results: list[list[dict]] = []
+
+    def follow() -> None:
+        results.append(_collect(streams.Relay(r, "race", ["a", "b"], poll=0.05)))
+
+    def write(slot: str) -> None:
+        writer = streams.SlotWriter(r, "race", slot, 60)
+        for piece in text:
+            writer.token(piece)
+            if random.random() < 0.05:
+                time.sleep(0.001)
+        _finish(r, "race", slot, writer.seq)
+
+    readers = []
+    writers = [threading.Thread(target=write, args=(s,)) for s in "ab"]
+    for w in writers:
+        w.start()
+    for _ in range(12):
+        readers.append(threading.Thread(target=follow))
+        readers[-1].start()
+        time.sleep(random.random() * 0.02)
+    for t in writers + readers:
+        t.join(30)
+
+    assert len(results) == 12
+    for events in results:
+        for slot in "ab":
+            seqs = [e["seq"] for e in events if e.get("slot") == slot and e["type"] == "token"]
+            assert seqs == list(range(1, total + 1))
+            assert "".join(
+                e["text"] for e in events if e.get("slot") == slot and e["type"] == "token"
+            ) == "".join(text)
+            assert len([e for e in events if e.get("slot") == slot and e["type"] == "done"]) == 1
+        assert events[-1] == {"type": "end"}
+
+
+def test_no_token_is_accepted_once_the_slot_is_claimed(r):
+    writer = streams.SlotWriter(r, "t3", "a", 60)
+    assert writer.token("kept")
+    assert streams.claim_terminal(r, "t3", "a", 60)
+    assert not writer.token("dropped")
+    assert not streams.claim_terminal(r, "t3", "a", 60)
+    assert streams.buffered_text(r, "t3", "a") == ("kept", 1)
+
+
+def test_a_terminal_event_is_published_only_once(r):
+    assert streams.claim_terminal(r, "t4", "a", 60)
+    assert streams.emit_terminal(r, "t4", streams.cancelled_event("a"), 60)
+    assert not streams.emit_terminal(r, "t4", streams.error_event("a", "late"), 60)
+    events = [json.loads(e) for e in streams.buffered_events(r, "t4", "a")]
+    assert events == [{"type": "cancelled", "slot": "a"}]
+
+
+def test_relay_uses_the_fallback_when_the_buffer_has_expired(r):
+    fallback = {
+        "a": [streams.token_event("a", 1, "from the database"), streams.done_event("a", 1, "stop")]
+    }
+    events = _collect(streams.Relay(r, "gone", ["a"], fallback=fallback.__getitem__))
+    assert events[0]["text"] == "from the database"
+    assert [e["type"] for e in events] == ["token", "done", "end"]
+
+
+@pytest.mark.timeout(30)
+def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r):
+    """A gap in live seqs (a dropped pub/sub message) is filled from the buffer."""
+    writer = streams.SlotWriter(r, "gap", "a", 60)
+    writer.token("one")
+    relay = iter(streams.Relay(r, "gap", ["a"], poll=0.05))
+    assert json.loads(next(relay))["text"] == "one"
+    # Write token 2 to the buffer only, as if its live message had been lost, then token 3.
+    r.rpush(streams.buffer_key("gap", "a"), json.dumps(streams.token_event("a", 2, "two")))
+    writer.seq = 2
+    writer.token("three")
+    _finish(r, "gap", "a", writer.seq)
+    rest = [json.loads(raw) for raw in relay]
+    assert [e.get("text") for e in rest if e["type"] == "token"] == ["two", "three"]
+    assert rest[-1] == {"type": "end"}
+
+
+@pytest.mark.timeout(30)
+def test_relay_runs_the_watchdog_when_idle(r):
+    calls = []
+
+    def on_idle(pending: list[str]) -> None:
+        calls.append(list(pending))
+        if streams.claim_terminal(r, "idle", "a", 60):
+            streams.emit_terminal(r, "idle", streams.error_event("a", "worker lost"), 60)
+
+    events = _collect(streams.Relay(r, "idle", ["a"], on_idle=on_idle, poll=0.05, idle_every=0.2))
+    assert calls and calls[0] == ["a"]
+    assert events == [{"type": "error", "slot": "a", "message": "worker lost"}, {"type": "end"}]
+
+
+def test_relay_stops_when_the_socket_closes(r):
+    closed = threading.Event()
+    closed.set()
+    events = _collect(streams.Relay(r, "t5", ["a"], is_open=lambda: not closed.is_set()))
+    assert events == []  # no `end`: the slot never finished
+
+
+@pytest.mark.timeout(30)
+def test_a_done_event_never_overtakes_missing_tokens(r):
+    writer = streams.SlotWriter(r, "tail", "a", 60)
+    writer.token("one")
+    relay = iter(streams.Relay(r, "tail", ["a"], poll=0.05))
+    assert json.loads(next(relay))["text"] == "one"
+    # The last token reaches the buffer but its live message is lost; then `done` arrives.
+    r.rpush(streams.buffer_key("tail", "a"), json.dumps(streams.token_event("a", 2, "two")))
+    _finish(r, "tail", "a", 2)
+    rest = [json.loads(raw) for raw in relay]
+    assert [e["type"] for e in rest] == ["token", "done", "end"]
+    assert rest[0]["text"] == "two"
