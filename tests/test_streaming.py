@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -49,7 +50,7 @@ def test_a_pair_streams_both_slots_exactly_and_interleaved(stack, endpoints):
     order = [e["slot"] for e in stream.events if e["type"] == "token"]
     for slot, other in (("a", "b"), ("b", "a")):
         assert order.index(slot) < len(order) - 1 - order[::-1].index(other)
-    switches = sum(1 for x, y in zip(order, order[1:], strict=False) if x != y)
+    switches = sum(1 for x, y in itertools.pairwise(order) if x != y)
     assert switches >= 10
     # What was streamed is what was saved.
     saved = {r["slot"]: r for r in browser.turn(cid, turn["id"])["responses"]}
