@@ -161,6 +161,12 @@ class Config:
     GENERATION_TOTAL_TIMEOUT = _float("GENERATION_TOTAL_TIMEOUT", 600.0, 1.0)
     # A slot whose task no worker has started within this time ends in `error`.
     GENERATION_QUEUE_TIMEOUT = _float("GENERATION_QUEUE_TIMEOUT", 300.0, 1.0)
+    # A running slot holds a lease its worker renews; a lapsed lease means the worker died.
+    SLOT_LEASE_SECONDS = _float("SLOT_LEASE_SECONDS", 6.0, 1.0)
+    # How often a slot whose worker died is restarted before it ends in `error`, and how
+    # long a restart may wait for a worker.
+    SLOT_RESTARTS = _int("SLOT_RESTARTS", 1, low=0)
+    SLOT_RESTART_WAIT = _float("SLOT_RESTART_WAIT", 12.0, 1.0)
     # Second sampling setting of a pair when only one endpoint is configured.
     ALTERNATE_PARAMS = _json_object("ALTERNATE_PARAMS", {"temperature": 1.2})
 

@@ -1,14 +1,14 @@
-"""Ending a response's slot: one terminal status in the database, one terminal event in Redis."""
+"""Ending, watching and restarting a response's slot."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
 from app import streams
 from app.extensions import db, redis_client
-from app.models import CANCELLED, DONE, ERROR, STREAMING, Response, utcnow
+from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
 
 
 def _ttl() -> int:
@@ -24,19 +24,22 @@ def finish_response(
     finish_reason: str | None = None,
     error: str | None = None,
     token_count: int | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """End `response` with `status` unless someone else already did; True if this call ended it.
 
-    The database is committed before the event is published, so a client that reacts
-    to `done` (by voting, say) finds the response finished.
+    `attempt` is the generating task's: it may end the slot only while it holds the lease.
+    The database is committed before the event is published, so a client that reacts to
+    `done` (by voting, say) finds the response finished.
     """
     redis = redis_client.get()
     turn_id, slot = response.turn_id, response.slot
-    if not streams.claim_terminal(redis, turn_id, slot, _ttl()):
+    if not streams.claim_terminal(redis, turn_id, slot, _ttl(), attempt):
         return False
     if content is None or seq is None:
         # Ended from outside the generating task: what was streamed is what the client saw.
         content, seq = streams.buffered_text(redis, turn_id, slot)
+        token_count = seq
     response.status = status
     response.content = content
     response.finish_reason = finish_reason
@@ -66,38 +69,50 @@ def replay_from_database(response: Response) -> list[dict]:
     return [*events, terminal_event(response, len(events))]
 
 
-def reap_stuck(responses: list[Response]) -> None:
-    """End slots that can no longer finish by themselves (watchdog, run by idle relays).
+def watch_slots(responses: list[Response]) -> None:
+    """End or restart slots that cannot finish by themselves (run by relays and reads).
 
-    A slot no worker picked up within GENERATION_QUEUE_TIMEOUT ends in `error`; so does a
-    started slot that outlived the total generation timeout, a worker having died with it.
+    - Never started within GENERATION_QUEUE_TIMEOUT: `error` (no worker is running).
+    - Started, but its lease lapsed (the worker died): queue one new attempt, which
+      resets the slot; if none starts within SLOT_RESTART_WAIT, or restarts are used up,
+      `error`.
+    - Ended in the database but its end never published (its ender died in between):
+      publish it now.
     """
+    from app.turns import enqueue
+
     config = current_app.config
     redis = redis_client.get()
-    now = utcnow()
     for response in responses:
         db.session.refresh(response)
+        turn_id, slot = response.turn_id, response.slot
         if response.status != STREAMING:
-            # The database says it ended; if its ender died before publishing, publish now
-            # (emit_terminal does nothing when the event is out already).
-            _, seq = streams.buffered_text(redis, response.turn_id, response.slot)
-            streams.emit_terminal(redis, response.turn_id, terminal_event(response, seq), _ttl())
+            _, seq = streams.buffered_text(redis, turn_id, slot)
+            streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
             continue
-        queued = _aware(response.queued_at)
-        if response.started_at is None:
+        state = streams.slot_state(redis, turn_id, slot)
+        if state.claimed or state.leased:
+            continue
+        if state.attempts == 0:
             limit = timedelta(seconds=config["GENERATION_QUEUE_TIMEOUT"])
-            if now - queued > limit:
+            if utcnow() - _aware(response.queued_at) > limit:
                 finish_response(
                     response,
-                    ERROR,
+                    "error",
                     error=f"no worker started the generation within {limit.seconds} s",
                 )
             continue
-        limit = timedelta(seconds=config["GENERATION_TOTAL_TIMEOUT"] + 60)
-        if now - _aware(response.started_at) > limit:
-            finish_response(response, ERROR, error="the worker generating this response was lost")
+        wait_ms = int(config["SLOT_RESTART_WAIT"] * 1000)
+        asked = streams.request_restart(redis, turn_id, slot, wait_ms=wait_ms, ttl=_ttl())
+        if asked == -1:
+            continue  # a restart is queued; give a worker time to pick it up
+        if asked <= config["SLOT_RESTARTS"]:
+            current_app.logger.warning("turn=%s slot=%s worker lost; restarting", turn_id, slot)
+            enqueue([response])
+        else:
+            finish_response(response, "error", error="the worker generating this response was lost")
 
 
-def _aware(moment):
+def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

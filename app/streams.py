@@ -1,33 +1,69 @@
-"""The stream protocol: Redis key and channel names, event shapes, publish, replay and follow.
+"""The stream protocol: Redis key and channel names, event shapes, and the writes to them.
 
-Every event of a slot goes, in one atomic Lua call, into a per-slot Redis list (the
-buffer, replayed to late or reconnecting sockets) and onto the turn's pub/sub channel
-(live delivery). A slot's terminal event is guarded by a claim key: whoever claims it
-(the generating task, a cancel, the watchdog) is the only one to end the slot, and no
-token is accepted once it is claimed, which is also how a task learns it was cancelled.
+Every event of a slot goes, in one atomic Lua call, into a per-slot Redis list (the buffer,
+replayed to late or reconnecting sockets) and onto the turn's pub/sub channel (live delivery).
+
+Three keys guard a slot:
+- the claim (`final`): whoever claims it (the generating task, a cancel, the watchdog) is the
+  only one to end the slot; no token is accepted once it is claimed, which is how a task
+  learns it was cancelled;
+- the lease: held by the running attempt, renewed by every token and by a heartbeat; a slot
+  whose lease lapsed lost its worker;
+- the attempt counter: a new attempt empties the buffer and publishes `reset`, and tokens
+  of a superseded attempt are refused, so two attempts' text never mix.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
 
+# KEYS: final, lease, attempt, buffer. ARGV: channel, lease ms, ttl s, slot, max attempts.
+_BEGIN_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local attempt = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+if attempt > tonumber(ARGV[5]) then return -attempt end
+redis.call('SET', KEYS[2], attempt, 'PX', ARGV[2])
+if attempt > 1 then
+  local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt})
+  redis.call('DEL', KEYS[4])
+  redis.call('RPUSH', KEYS[4], event)
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+  redis.call('PUBLISH', ARGV[1], event)
+end
+return attempt
+"""
+
+# KEYS: buffer, final, lease. ARGV: channel, event, ttl s, attempt, lease ms.
 _APPEND_TOKEN = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 """
 
+# KEYS: lease. ARGV: attempt, lease ms.
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+# KEYS: final, lease. ARGV: ttl s, attempt ('' when ending from outside the generating task).
+_CLAIM = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if redis.call('SET', KEYS[1], 'claimed', 'NX', 'EX', ARGV[1]) then return 1 end
+return 0
+"""
+
+# KEYS: buffer, final. ARGV: channel, event, ttl s.
 _EMIT_TERMINAL = """
 if redis.call('GET', KEYS[2]) == 'emitted' then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[2])
@@ -37,20 +73,28 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 """
 
+# KEYS: restart pending, restart count. ARGV: wait ms, ttl s.
+_REQUEST_RESTART = """
+if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) == false then return -1 end
+local n = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return n
+"""
+
+
+def _key(turn_id: str, name: str, slot: str | None = None) -> str:
+    # The hash tag keeps a turn's keys on one Redis Cluster node, as Lua calls require.
+    return f"duet:turn:{{{turn_id}}}:{name}" + (f":{slot}" if slot else "")
+
 
 def channel(turn_id: str) -> str:
     """The pub/sub channel carrying every live event of a turn."""
-    return f"duet:turn:{{{turn_id}}}:live"
+    return _key(turn_id, "live")
 
 
 def buffer_key(turn_id: str, slot: str) -> str:
     """The list holding a slot's events in order, for replay."""
-    return f"duet:turn:{{{turn_id}}}:events:{slot}"
-
-
-def final_key(turn_id: str, slot: str) -> str:
-    """The claim on a slot's single terminal event ('claimed', then 'emitted')."""
-    return f"duet:turn:{{{turn_id}}}:final:{slot}"
+    return _key(turn_id, "events", slot)
 
 
 def token_event(slot: str, seq: int, text: str) -> dict:
@@ -76,46 +120,98 @@ def cancelled_event(slot: str) -> dict:
 END_EVENT = json.dumps({"type": "end"})
 
 
-def _dump(event: dict) -> str:
+def dump(event: dict) -> str:
+    """An event as sent on the wire."""
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
 class SlotWriter:
-    """Publishes one slot's events; used by the task that generates it."""
+    """Publishes one attempt's tokens; used by the task that generates the slot."""
 
     redis: Redis
     turn_id: str
     slot: str
     ttl: int
+    attempt: int
+    lease_ms: int
     seq: int = 0
 
     def token(self, text: str) -> bool:
-        """Append a token; False once the slot is claimed (cancelled or ended elsewhere)."""
+        """Append a token; False once the slot is claimed or the attempt superseded."""
         event = token_event(self.slot, self.seq + 1, text)
-        keys = [buffer_key(self.turn_id, self.slot), final_key(self.turn_id, self.slot)]
-        args = [channel(self.turn_id), _dump(event), self.ttl]
-        if not self.redis.eval(_APPEND_TOKEN, 2, *keys, *args):
+        keys = [
+            buffer_key(self.turn_id, self.slot),
+            _key(self.turn_id, "final", self.slot),
+            _key(self.turn_id, "lease", self.slot),
+        ]
+        args = [channel(self.turn_id), dump(event), self.ttl, self.attempt, self.lease_ms]
+        if not self.redis.eval(_APPEND_TOKEN, 3, *keys, *args):
             return False
         self.seq += 1
         return True
 
+    def renew(self) -> bool:
+        """Extend the lease (the heartbeat); False when this attempt no longer holds it."""
+        lease = _key(self.turn_id, "lease", self.slot)
+        return bool(self.redis.eval(_RENEW_LEASE, 1, lease, self.attempt, self.lease_ms))
 
-def claim_terminal(redis: Redis, turn_id: str, slot: str, ttl: int) -> bool:
-    """Take the right to end a slot; only one caller ever gets True."""
-    return bool(redis.set(final_key(turn_id, slot), "claimed", nx=True, ex=ttl))
+
+def begin_attempt(
+    redis: Redis, turn_id: str, slot: str, *, lease_ms: int, ttl: int, max_attempts: int
+) -> int:
+    """Start generating a slot: its attempt number, 0 if it is ended or running elsewhere,
+    or minus the attempt number when `max_attempts` is used up."""
+    keys = [
+        _key(turn_id, "final", slot),
+        _key(turn_id, "lease", slot),
+        _key(turn_id, "attempt", slot),
+        buffer_key(turn_id, slot),
+    ]
+    args = [channel(turn_id), lease_ms, ttl, slot, max_attempts]
+    return int(redis.eval(_BEGIN_ATTEMPT, 4, *keys, *args))
 
 
-def is_claimed(redis: Redis, turn_id: str, slot: str) -> bool:
-    """Whether a slot's terminal event has been claimed."""
-    return bool(redis.exists(final_key(turn_id, slot)))
+def claim_terminal(
+    redis: Redis, turn_id: str, slot: str, ttl: int, attempt: int | None = None
+) -> bool:
+    """Take the right to end a slot; only one caller ever gets True. With `attempt`, only
+    while that attempt still holds the lease."""
+    keys = [_key(turn_id, "final", slot), _key(turn_id, "lease", slot)]
+    return bool(redis.eval(_CLAIM, 2, *keys, ttl, "" if attempt is None else attempt))
 
 
 def emit_terminal(redis: Redis, turn_id: str, event: dict, ttl: int) -> bool:
     """Publish a slot's terminal event unless one was published already; True if this one was."""
     slot = event["slot"]
-    keys = [buffer_key(turn_id, slot), final_key(turn_id, slot)]
-    return bool(redis.eval(_EMIT_TERMINAL, 2, *keys, channel(turn_id), _dump(event), ttl))
+    keys = [buffer_key(turn_id, slot), _key(turn_id, "final", slot)]
+    return bool(redis.eval(_EMIT_TERMINAL, 2, *keys, channel(turn_id), dump(event), ttl))
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """What Redis says of a slot: attempts begun, a live lease, a claimed end."""
+
+    attempts: int
+    leased: bool
+    claimed: bool
+
+
+def slot_state(redis: Redis, turn_id: str, slot: str) -> SlotState:
+    """Read a slot's guard keys in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.get(_key(turn_id, "attempt", slot))
+    pipe.exists(_key(turn_id, "lease", slot))
+    pipe.exists(_key(turn_id, "final", slot))
+    attempts, leased, claimed = pipe.execute()
+    return SlotState(int(attempts or 0), bool(leased), bool(claimed))
+
+
+def request_restart(redis: Redis, turn_id: str, slot: str, *, wait_ms: int, ttl: int) -> int:
+    """Ask for one restart of a slot whose worker was lost: the count of restarts asked so
+    far, or -1 while an earlier request is still waiting for a worker."""
+    keys = [_key(turn_id, "restart-pending", slot), _key(turn_id, "restarts", slot)]
+    return int(redis.eval(_REQUEST_RESTART, 2, *keys, wait_ms, ttl))
 
 
 def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:
@@ -124,7 +220,7 @@ def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:
 
 
 def buffered_text(redis: Redis, turn_id: str, slot: str) -> tuple[str, int]:
-    """The text a slot has streamed so far, and its last token seq."""
+    """The text a slot's current attempt has streamed so far, and its last token seq."""
     parts, seq = [], 0
     for raw in buffered_events(redis, turn_id, slot):
         event = json.loads(raw)
@@ -134,119 +230,3 @@ def buffered_text(redis: Redis, turn_id: str, slot: str) -> tuple[str, int]:
             parts.append(event["text"])
             seq = event["seq"]
     return "".join(parts), seq
-
-
-@dataclass
-class _SlotState:
-    held: int = 0
-    ended: bool = False
-
-
-@dataclass
-class Relay:
-    """Replays a turn's buffered events, then follows them live, in order, without duplicates.
-
-    Yields the JSON strings to send. Ends with `{"type": "end"}` once every slot has
-    reached its terminal event. `fallback(slot)` gives events for a slot whose buffer
-    has expired; `on_idle(slots)` runs when nothing arrived for `idle_every` seconds
-    (the watchdog that ends stuck slots).
-    """
-
-    redis: Redis
-    turn_id: str
-    slots: Iterable[str]
-    after: dict[str, int] = field(default_factory=dict)
-    fallback: Callable[[str], list[dict]] | None = None
-    on_idle: Callable[[list[str]], None] | None = None
-    is_open: Callable[[], bool] = lambda: True
-    poll: float = 1.0
-    idle_every: float = 5.0
-
-    def __post_init__(self) -> None:
-        self.state = {s: _SlotState(held=max(0, self.after.get(s, 0))) for s in self.slots}
-
-    def _accept(self, raw: str) -> tuple[bool, bool]:
-        """Decide whether to send one event: (send it, a gap was seen)."""
-        event = json.loads(raw)
-        state = self.state.get(event.get("slot"))
-        if state is None or state.ended:
-            return False, False
-        kind = event["type"]
-        if kind == "token":
-            if event["seq"] <= state.held:
-                return False, False
-            if event["seq"] > state.held + 1:
-                return False, True
-            state.held = event["seq"]
-            return True, False
-        if kind == "reset":
-            state.held = 0
-            return True, False
-        if kind == "done" and event["seq"] > state.held:
-            return False, True  # tokens before `done` went missing: fetch them first
-        if kind in TERMINAL_TYPES:
-            state.ended = True
-            return True, False
-        return False, False
-
-    def _replay(self) -> Iterator[str]:
-        for slot, state in self.state.items():
-            if state.ended:
-                continue
-            events = buffered_events(self.redis, self.turn_id, slot)
-            if not events and self.fallback is not None:
-                events = [_dump(e) for e in self.fallback(slot)]
-            for raw in events:
-                send, _ = self._accept(raw)
-                if send:
-                    yield raw
-
-    def _pending(self) -> list[str]:
-        return [s for s, st in self.state.items() if not st.ended]
-
-    def __iter__(self) -> Iterator[str]:
-        pubsub = self.redis.pubsub()
-        try:
-            yield from self._follow(pubsub)
-        finally:
-            pubsub.close()
-
-    def _subscribe(self, pubsub) -> None:
-        # Wait for the confirmation: only then is every later publish sure to reach us.
-        pubsub.subscribe(channel(self.turn_id))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=1.0)
-            if message and message["type"] == "subscribe":
-                return
-        raise RedisTimeoutError("no subscribe confirmation from Redis")
-
-    def _follow(self, pubsub) -> Iterator[str]:
-        self._subscribe(pubsub)
-        yield from self._replay()
-        last_activity = time.monotonic()
-        while self._pending() and self.is_open():
-            try:
-                message = pubsub.get_message(timeout=self.poll)
-            except (RedisConnectionError, RedisTimeoutError):
-                # The subscription dropped (Redis restart, slow-subscriber limit): renew it
-                # and catch up from the buffer, which holds everything.
-                pubsub.reset()
-                self._subscribe(pubsub)
-                yield from self._replay()
-                continue
-            if message is None or message["type"] != "message":
-                if time.monotonic() - last_activity >= self.idle_every:
-                    last_activity = time.monotonic()
-                    if self.on_idle is not None:
-                        self.on_idle(self._pending())
-                    yield from self._replay()
-                continue
-            last_activity = time.monotonic()
-            send, gap = self._accept(message["data"])
-            if send:
-                yield message["data"]
-            elif gap:
-                yield from self._replay()
-        if not self._pending():
-            yield END_EVENT

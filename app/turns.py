@@ -18,7 +18,7 @@ _rng = random.SystemRandom()
 MODES = ("auto", "single", "pair")
 
 
-def _enqueue(responses: list[Response]) -> None:
+def enqueue(responses: list[Response]) -> None:
     """One Celery task per slot, so the two slots of a pair run at the same time."""
     from worker.tasks import generate
 
@@ -59,11 +59,21 @@ def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
     else:
         plans = pairing.plan_pair(endpoints, config["ALTERNATE_PARAMS"], _rng)
     responses = [_response(turn, slot, plan) for slot, plan in zip("ab", plans, strict=False)]
-    if turn.position == 0:
+    previous_title, first = conversation.title, turn.position == 0
+    if first:
         conversation.title = _title(content)
     db.session.add(turn)
     _commit_or_conflict("conflict", "Another message was added at the same moment; send again.")
-    _enqueue(responses)
+    try:
+        enqueue(responses)
+    except Exception:
+        # Nothing will generate these slots (the broker is down, say): take the turn back,
+        # so it does not wait for a worker and the user can simply send it again.
+        db.session.delete(turn)
+        if first:
+            conversation.title = previous_title
+        db.session.commit()
+        raise
     return turn
 
 
@@ -88,10 +98,17 @@ def reroll_turn(turn: Turn) -> Turn:
         _rng,
     )
     challenger = _response(turn, "b", plan)
-    turn.trigger = "reroll"
+    previous_trigger, turn.trigger = turn.trigger, "reroll"
     db.session.add(challenger)
     _commit_or_conflict("already_paired", "This turn already has two responses.")
-    _enqueue([challenger])
+    try:
+        enqueue([challenger])
+    except Exception:
+        # Not queued: undo the re-roll, so the turn stays a finished single turn.
+        db.session.delete(challenger)
+        turn.trigger = previous_trigger
+        db.session.commit()
+        raise
     return turn
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
-from app import slots, streams
+from app import slots
 from app.extensions import db, redis_client, sock
 from app.identity import client_id
 from app.models import Response, Turn
 from app.ownership import find_turn
+from app.relay import Relay
 
 bp = Blueprint("ws", __name__)
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def _after(slot_names: list[str]) -> dict[str, int] | None:
     return after
 
 
-def make_relay(turn: Turn, after: dict[str, int], is_open) -> streams.Relay:
+def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -> Relay:
     """The relay of a turn's slots, with the database fallbacks the app provides."""
     by_slot: dict[str, Response] = {r.slot: r for r in turn.responses}
 
@@ -40,17 +42,17 @@ def make_relay(turn: Turn, after: dict[str, int], is_open) -> streams.Relay:
         db.session.refresh(by_slot[slot])
         return slots.replay_from_database(by_slot[slot])
 
-    def on_idle(pending: list[str]) -> None:
-        slots.reap_stuck([by_slot[s] for s in pending])
+    def watch(pending: list[str]) -> None:
+        slots.watch_slots([by_slot[s] for s in pending])
         db.session.rollback()  # end the read transaction, so the next look sees new rows
 
-    return streams.Relay(
+    return Relay(
         redis=redis_client.get(),
         turn_id=turn.id,
         slots=sorted(by_slot),
         after=after,
         fallback=fallback,
-        on_idle=on_idle,
+        watch=watch,
         is_open=is_open,
     )
 

@@ -19,8 +19,14 @@ class TurnStream:
     close_code: int | None = None
 
     def text(self, slot: str) -> str:
-        """The slot's text, assembled as a browser would: tokens in seq order."""
-        tokens = [e for e in self.events if e["type"] == "token" and e["slot"] == slot]
+        """The slot's text, assembled as a browser would: tokens in seq order, and a `reset`
+        drops what came before it."""
+        tokens: list[dict] = []
+        for event in self.of_slot(slot):
+            if event["type"] == "reset":
+                tokens = []
+            elif event["type"] == "token":
+                tokens.append(event)
         return "".join(e["text"] for e in sorted(tokens, key=lambda e: e["seq"]))
 
     def seqs(self, slot: str) -> list[int]:

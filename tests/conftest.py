@@ -1,6 +1,6 @@
 """Fixtures: the app and its client, a fake model endpoint, and the real running stack.
 
-Redis: database 15 (DUET_TEST_REDIS_URL) for the stack, 14 for in-process apps, flushed
+Redis: database 15 (DUET_TEST_REDIS_URL) for the stack, the one below for in-process apps, flushed
 before and after. Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
 """
 
@@ -23,7 +23,8 @@ from tests.fake_llm import FakeLLM
 from tests.stack import ROOT, start_web, start_worker
 
 STACK_REDIS_URL = os.environ.get("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-APP_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/14"
+_base, _db = STACK_REDIS_URL.rsplit("/", 1)
+APP_REDIS_URL = f"{_base}/{int(_db) - 1}"  # the next database down, for in-process apps
 TABLES = ("feedback", "responses", "turns", "conversations")
 
 

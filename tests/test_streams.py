@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from app import streams
+from app.relay import Relay
 from tests.conftest import APP_REDIS_URL
 
 
@@ -23,6 +24,11 @@ def r() -> redis.Redis:
     client.close()
 
 
+def _writer(r: redis.Redis, tid: str, slot: str) -> streams.SlotWriter:
+    attempt = streams.begin_attempt(r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2)
+    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
+
+
 def _finish(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
     assert streams.claim_terminal(r, tid, slot, 60)
     streams.emit_terminal(r, tid, streams.done_event(slot, seq, "stop"), 60)
@@ -33,12 +39,12 @@ def _collect(relay: streams.Relay) -> list[dict]:
 
 
 def test_relay_replays_a_finished_slot_then_ends(r):
-    writer = streams.SlotWriter(r, "t1", "a", 60)
+    writer = _writer(r, "t1", "a")
     for piece in ["Hé", "llo", " 🎉"]:
         assert writer.token(piece)
     _finish(r, "t1", "a", writer.seq)
 
-    events = _collect(streams.Relay(r, "t1", ["a"]))
+    events = _collect(Relay(r, "t1", ["a"]))
 
     assert [e["type"] for e in events] == ["token", "token", "token", "done", "end"]
     assert "".join(e["text"] for e in events if e["type"] == "token") == "Héllo 🎉"
@@ -46,12 +52,12 @@ def test_relay_replays_a_finished_slot_then_ends(r):
 
 
 def test_relay_resumes_after_the_given_seq(r):
-    writer = streams.SlotWriter(r, "t2", "a", 60)
+    writer = _writer(r, "t2", "a")
     for i in range(10):
         writer.token(str(i))
     _finish(r, "t2", "a", writer.seq)
 
-    events = _collect(streams.Relay(r, "t2", ["a"], after={"a": 7}))
+    events = _collect(Relay(r, "t2", ["a"], after={"a": 7}))
 
     assert [e.get("seq") for e in events if e["type"] == "token"] == [8, 9, 10]
     assert events[-2]["type"] == "done" and events[-1]["type"] == "end"
@@ -65,10 +71,10 @@ def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r):
     results: list[list[dict]] = []
 
     def follow() -> None:
-        results.append(_collect(streams.Relay(r, "race", ["a", "b"], poll=0.05)))
+        results.append(_collect(Relay(r, "race", ["a", "b"], poll=0.05)))
 
     def write(slot: str) -> None:
-        writer = streams.SlotWriter(r, "race", slot, 60)
+        writer = _writer(r, "race", slot)
         for piece in text:
             writer.token(piece)
             if random.random() < 0.05:
@@ -99,7 +105,7 @@ def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r):
 
 
 def test_no_token_is_accepted_once_the_slot_is_claimed(r):
-    writer = streams.SlotWriter(r, "t3", "a", 60)
+    writer = _writer(r, "t3", "a")
     assert writer.token("kept")
     assert streams.claim_terminal(r, "t3", "a", 60)
     assert not writer.token("dropped")
@@ -119,7 +125,7 @@ def test_relay_uses_the_fallback_when_the_buffer_has_expired(r):
     fallback = {
         "a": [streams.token_event("a", 1, "from the database"), streams.done_event("a", 1, "stop")]
     }
-    events = _collect(streams.Relay(r, "gone", ["a"], fallback=fallback.__getitem__))
+    events = _collect(Relay(r, "gone", ["a"], fallback=fallback.__getitem__))
     assert events[0]["text"] == "from the database"
     assert [e["type"] for e in events] == ["token", "done", "end"]
 
@@ -127,9 +133,9 @@ def test_relay_uses_the_fallback_when_the_buffer_has_expired(r):
 @pytest.mark.timeout(30)
 def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r):
     """A gap in live seqs (a dropped pub/sub message) is filled from the buffer."""
-    writer = streams.SlotWriter(r, "gap", "a", 60)
+    writer = _writer(r, "gap", "a")
     writer.token("one")
-    relay = iter(streams.Relay(r, "gap", ["a"], poll=0.05))
+    relay = iter(Relay(r, "gap", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # Write token 2 to the buffer only, as if its live message had been lost, then token 3.
     r.rpush(streams.buffer_key("gap", "a"), json.dumps(streams.token_event("a", 2, "two")))
@@ -142,15 +148,15 @@ def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r):
 
 
 @pytest.mark.timeout(30)
-def test_relay_runs_the_watchdog_when_idle(r):
+def test_relay_runs_the_watchdog_while_slots_are_pending(r):
     calls = []
 
-    def on_idle(pending: list[str]) -> None:
+    def watch(pending: list[str]) -> None:
         calls.append(list(pending))
         if streams.claim_terminal(r, "idle", "a", 60):
             streams.emit_terminal(r, "idle", streams.error_event("a", "worker lost"), 60)
 
-    events = _collect(streams.Relay(r, "idle", ["a"], on_idle=on_idle, poll=0.05, idle_every=0.2))
+    events = _collect(Relay(r, "idle", ["a"], watch=watch, poll=0.05, watch_every=0.2))
     assert calls and calls[0] == ["a"]
     assert events == [{"type": "error", "slot": "a", "message": "worker lost"}, {"type": "end"}]
 
@@ -158,15 +164,15 @@ def test_relay_runs_the_watchdog_when_idle(r):
 def test_relay_stops_when_the_socket_closes(r):
     closed = threading.Event()
     closed.set()
-    events = _collect(streams.Relay(r, "t5", ["a"], is_open=lambda: not closed.is_set()))
+    events = _collect(Relay(r, "t5", ["a"], is_open=lambda: not closed.is_set()))
     assert events == []  # no `end`: the slot never finished
 
 
 @pytest.mark.timeout(30)
 def test_a_done_event_never_overtakes_missing_tokens(r):
-    writer = streams.SlotWriter(r, "tail", "a", 60)
+    writer = _writer(r, "tail", "a")
     writer.token("one")
-    relay = iter(streams.Relay(r, "tail", ["a"], poll=0.05))
+    relay = iter(Relay(r, "tail", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # The last token reaches the buffer but its live message is lost; then `done` arrives.
     r.rpush(streams.buffer_key("tail", "a"), json.dumps(streams.token_event("a", 2, "two")))
@@ -174,3 +180,39 @@ def test_a_done_event_never_overtakes_missing_tokens(r):
     rest = [json.loads(raw) for raw in relay]
     assert [e["type"] for e in rest] == ["token", "done", "end"]
     assert rest[0]["text"] == "two"
+
+
+def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r):
+    first = _writer(r, "again", "a")
+    assert first.token("old text")
+    r.delete("duet:turn:{again}:lease:a")  # the first attempt's worker died
+    second = _writer(r, "again", "a")
+    assert second.attempt == 2
+    assert not first.token("late old text")  # the dead attempt cannot write any more
+    assert second.token("new")
+    assert not streams.claim_terminal(r, "again", "a", 60, attempt=1)
+    assert streams.claim_terminal(r, "again", "a", 60, attempt=2)
+    streams.emit_terminal(r, "again", streams.done_event("a", 1, "stop"), 60)
+
+    events = _collect(Relay(r, "again", ["a"], after={"a": 1}))  # held the old "old text"
+
+    assert [e["type"] for e in events] == ["reset", "token", "done", "end"]
+    assert events[1] == {"type": "token", "slot": "a", "seq": 1, "text": "new"}
+    assert streams.buffered_text(r, "again", "a") == ("new", 1)
+
+
+def test_attempts_are_bounded(r):
+    for expected in (1, 2):
+        assert streams.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == (
+            expected
+        )
+        time.sleep(0.03)  # the lease lapses: the worker died again
+    assert streams.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == -3
+
+
+def test_a_running_or_ended_slot_cannot_begin_again(r):
+    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 1
+    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0
+    assert streams.claim_terminal(r, "busy", "a", 60)
+    r.delete("duet:turn:{busy}:lease:a")
+    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0

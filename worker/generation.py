@@ -9,8 +9,9 @@ from flask import current_app
 
 from app import streams
 from app.extensions import db, redis_client
-from app.models import CANCELLED, DONE, ERROR, STREAMING, Response, utcnow
+from app.models import DONE, ERROR, STREAMING, Response, utcnow
 from app.slots import finish_response
+from worker.heartbeat import Heartbeat
 from worker.llm import GenerationError, Timeouts, stream_chat
 
 log = logging.getLogger(__name__)
@@ -30,22 +31,44 @@ def _endpoint(name: str) -> dict | None:
 
 
 def generate_response(response_id: str) -> None:
-    """Stream `response_id` from its endpoint; it ends in exactly one terminal event."""
+    """Stream `response_id` from its endpoint; the slot ends in exactly one terminal event."""
     response = db.session.get(Response, response_id)
     if response is None or response.status != STREAMING:
-        return  # already ended (cancelled while queued, or a duplicate delivery)
+        return  # ended already (cancelled while queued, or a late duplicate delivery)
+    config = current_app.config
     redis = redis_client.get()
-    if streams.is_claimed(redis, response.turn_id, response.slot):
+    lease_ms = int(config["SLOT_LEASE_SECONDS"] * 1000)
+    attempt = streams.begin_attempt(
+        redis,
+        response.turn_id,
+        response.slot,
+        lease_ms=lease_ms,
+        ttl=config["STREAM_TTL"],
+        max_attempts=config["SLOT_RESTARTS"] + 1,
+    )
+    if attempt == 0:
+        return  # ended, or another attempt is running it
+    if attempt < 0:
+        # Redelivered again and again: the task keeps killing its worker. Give up.
+        finish_response(response, ERROR, error="the generation kept losing its worker")
         return
+    log.info("turn=%s slot=%s attempt=%d started", response.turn_id, response.slot, attempt)
     response.started_at = utcnow()
+    response.first_token_at = None
     db.session.commit()
+    writer = streams.SlotWriter(
+        redis, response.turn_id, response.slot, config["STREAM_TTL"], attempt, lease_ms
+    )
+    with Heartbeat(writer) as heartbeat:
+        _stream_into(response, writer, heartbeat)
 
-    ttl = current_app.config["STREAM_TTL"]
-    writer = streams.SlotWriter(redis, response.turn_id, response.slot, ttl)
+
+def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Heartbeat) -> None:
+    """Relay the model's chunks into the slot, then end it, whatever happens."""
     parts: list[str] = []
-    tokens = 0
     finish_reason: str | None = None
     status, error = ERROR, "the generation stopped unexpectedly"
+    superseded = False
     try:
         endpoint = _endpoint(response.endpoint_name)
         if endpoint is None:
@@ -62,13 +85,13 @@ def generate_response(response_id: str) -> None:
         with closing(chunks):  # closing the generator closes the upstream connection
             for chunk in chunks:
                 if chunk.text:
-                    if not writer.token(chunk.text):
-                        status = CANCELLED  # ended elsewhere (cancel, watchdog): stop here
+                    if heartbeat.lost.is_set() or not writer.token(chunk.text):
+                        superseded = True  # cancelled, or ended or restarted elsewhere
                         return
                     if not parts:
-                        _record_first_token(response)
+                        response.first_token_at = utcnow()
+                        db.session.commit()
                     parts.append(chunk.text)
-                    tokens += 1
                 if chunk.finish_reason is not None:
                     finish_reason = chunk.finish_reason
         status, error = DONE, None
@@ -79,7 +102,7 @@ def generate_response(response_id: str) -> None:
         log.exception("turn=%s slot=%s generation crashed", response.turn_id, response.slot)
         error = "the worker failed while generating this response"
     finally:
-        if status is not CANCELLED:
+        if not superseded:
             finish_response(
                 response,
                 status,
@@ -87,10 +110,13 @@ def generate_response(response_id: str) -> None:
                 seq=writer.seq,
                 finish_reason=finish_reason,
                 error=error,
-                token_count=tokens,
+                token_count=writer.seq,
+                attempt=writer.attempt,
             )
-
-
-def _record_first_token(response: Response) -> None:
-    response.first_token_at = utcnow()
-    db.session.commit()
+            log.info(
+                "turn=%s slot=%s attempt=%d ended: %s",
+                response.turn_id,
+                response.slot,
+                writer.attempt,
+                status,
+            )

@@ -10,8 +10,9 @@ from app.api.body import choice_field, json_body, text_field
 from app.api.serializers import conversation_detail, conversation_summary, turn_started_json
 from app.extensions import db
 from app.identity import client_id
-from app.models import Conversation
+from app.models import STREAMING, Conversation
 from app.ownership import own_conversation
+from app.slots import watch_slots
 from app.turns import MODES, start_turn
 
 
@@ -43,7 +44,11 @@ def list_conversations():
 @bp.get("/conversations/<cid>")
 def get_conversation(cid: str):
     """One conversation with its turns."""
-    return jsonify(conversation_detail(own_conversation(cid, client_id())))
+    conversation = own_conversation(cid, client_id())
+    streaming = [r for t in conversation.turns for r in t.responses if r.status == STREAMING]
+    if streaming:  # a slot whose worker died ends (or restarts) even with no socket open
+        watch_slots(streaming)
+    return jsonify(conversation_detail(conversation))
 
 
 @bp.post("/conversations/<cid>/turns")

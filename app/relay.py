@@ -1,0 +1,135 @@
+"""Replay and follow: a turn's buffered events, then its live ones, in order, once each."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from redis import Redis
+from redis.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.streams import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dump
+
+
+@dataclass
+class _SlotState:
+    held: int = 0  # the last token seq sent (or held by the client before it reconnected)
+    ended: bool = False
+
+
+@dataclass
+class Relay:
+    """Yields the JSON strings to send for a turn's slots, ending with `{"type": "end"}`.
+
+    It subscribes first and waits for the confirmation, then replays the buffers, then
+    follows the channel, deduplicating by seq; a gap in seqs (a lost live message) is
+    filled from the buffer. `fallback(slot)` gives the events of a slot whose buffer has
+    expired; `watch(pending)` runs every `watch_every` seconds while slots are pending (the
+    watchdog that ends or restarts slots that lost their worker).
+    """
+
+    redis: Redis
+    turn_id: str
+    slots: Iterable[str]
+    after: dict[str, int] = field(default_factory=dict)
+    fallback: Callable[[str], list[dict]] | None = None
+    watch: Callable[[list[str]], None] | None = None
+    is_open: Callable[[], bool] = lambda: True
+    poll: float = 1.0
+    watch_every: float = 3.0
+    replay_when_idle: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.state = {s: _SlotState(held=max(0, self.after.get(s, 0))) for s in self.slots}
+
+    def _accept(self, raw: str) -> tuple[bool, bool]:
+        """Decide on one event: (send it, a gap was seen)."""
+        event = json.loads(raw)
+        state = self.state.get(event.get("slot"))
+        if state is None or state.ended:
+            return False, False
+        kind = event["type"]
+        if kind == "token":
+            if event["seq"] <= state.held:
+                return False, False
+            if event["seq"] > state.held + 1:
+                return False, True
+            state.held = event["seq"]
+            return True, False
+        if kind == "reset":
+            state.held = 0
+            return True, False
+        if kind == "done" and event["seq"] > state.held:
+            return False, True  # tokens before `done` went missing: fetch them first
+        if kind in TERMINAL_TYPES:
+            state.ended = True
+            return True, False
+        return False, False
+
+    def _replay(self) -> Iterator[str]:
+        for slot, state in self.state.items():
+            if state.ended:
+                continue
+            events = buffered_events(self.redis, self.turn_id, slot)
+            if not events and self.fallback is not None:
+                events = [dump(e) for e in self.fallback(slot)]
+            for raw in events:
+                send, _ = self._accept(raw)
+                if send:
+                    yield raw
+
+    def _pending(self) -> list[str]:
+        return [s for s, st in self.state.items() if not st.ended]
+
+    def __iter__(self) -> Iterator[str]:
+        pubsub = self.redis.pubsub()
+        try:
+            yield from self._follow(pubsub)
+        finally:
+            pubsub.close()
+
+    def _subscribe(self, pubsub: PubSub) -> None:
+        # Only once Redis confirms is every later publish sure to reach us.
+        pubsub.subscribe(channel(self.turn_id))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=1.0)
+            if message and message["type"] == "subscribe":
+                return
+        raise RedisTimeoutError("no subscribe confirmation from Redis")
+
+    def _follow(self, pubsub: PubSub) -> Iterator[str]:
+        self._subscribe(pubsub)
+        yield from self._replay()
+        last_message = last_watch = time.monotonic()
+        while self._pending() and self.is_open():
+            now = time.monotonic()
+            if self.watch is not None and now - last_watch >= self.watch_every:
+                last_watch = now
+                self.watch(self._pending())
+            try:
+                message = pubsub.get_message(timeout=self.poll)
+            except (RedisConnectionError, RedisTimeoutError):
+                # The subscription dropped (Redis restart, slow-subscriber limit): renew it
+                # and catch up from the buffer, which holds everything.
+                pubsub.reset()
+                self._subscribe(pubsub)
+                yield from self._replay()
+                continue
+            if message is None or message["type"] != "message":
+                if time.monotonic() - last_message >= self.replay_when_idle:
+                    last_message = time.monotonic()
+                    yield from self._replay()  # cheap insurance against a lost message
+                continue
+            last_message = time.monotonic()
+            send, gap = self._accept(message["data"])
+            if send:
+                yield message["data"]
+            elif gap:
+                yield from self._replay()
+        if not self._pending():
+            yield END_EVENT
