@@ -173,10 +173,25 @@ class Config:
     # Redis buffers of streamed events, replayed to late or reconnecting sockets.
     STREAM_TTL = _int("STREAM_TTL", 24 * 3600)
 
+    # Rate limits (flask-limiter syntax, ";" between limits), kept in Redis. Generous for a
+    # person, tight enough to stop a script.
+    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
+    RATELIMIT_STORAGE_URI = REDIS_URL
+    RATELIMIT_KEY_PREFIX = "duet:ratelimit"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: the request fails on its own, with a 503
+    RATELIMIT_API = _env("RATELIMIT_API", "120/minute;3000/hour")
+    RATELIMIT_TURNS = _env("RATELIMIT_TURNS", "20/minute;300/hour")
+    RATELIMIT_PER_IP = _env("RATELIMIT_PER_IP", "600/minute")
+    # Origins besides the server's own allowed to post and open sockets (comma-separated).
+    ALLOWED_ORIGINS = [o.strip() for o in (_env("ALLOWED_ORIGINS", "") or "").split(",") if o]
+    # How many proxies in front set X-Forwarded-For/-Proto/-Host (1 on Heroku).
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0, low=0)
+
     SOCK_SERVER_OPTIONS = {"ping_interval": 25}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = DUET_ENV == "production"
+    SESSION_COOKIE_SECURE = False  # True in production, set by finalise()
     PERMANENT_SESSION_LIFETIME = 365 * 24 * 3600
 
     CELERY = {
@@ -201,6 +216,8 @@ class Config:
                     'print(secrets.token_hex(32))").'
                 )
             settings["SECRET_KEY"] = _dev_secret_key()
+        if settings.get("DUET_ENV") == "production":
+            settings["SESSION_COOKIE_SECURE"] = True  # production is served over HTTPS
         Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
         if "MODEL_ENDPOINTS" not in settings:
             settings["MODEL_ENDPOINTS"] = model_endpoints()

@@ -18,6 +18,7 @@ def create_app(settings: dict[str, Any] | None = None, config_class: type = Conf
     config_class.finalise(app.config)
 
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errors(app)
     celery_init_app(app)
@@ -37,6 +38,13 @@ def register_extensions(app: Flask) -> None:
 
         with app.app_context():
             tune_sqlite(db.engine)
+
+
+def register_security(app: Flask) -> None:
+    """Origin checks, rate limits and security headers."""
+    from app import security
+
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -52,12 +53,19 @@ def init_app(app: Flask) -> None:
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
         message = exc.description or exc.name
+        if exc.code == 429:
+            message = f"Too many requests (at most {exc.description}); wait a moment and retry."
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             message = f"The request body is larger than the {limit:,}-byte limit."
-        return error_response(exc.code or 500, code, message)
+        body, status = error_response(exc.code or 500, code, message)
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429, ...
+            if name.lower() != "content-type":
+                body.headers[name] = value
+        return body, status
 
     @app.errorhandler(RedisError)
+    @app.errorhandler(BrokerError)  # Celery could not queue a task: Redis is down
     @app.errorhandler(OperationalError)
     def _unavailable(exc: Exception):
         log.error("backing service unavailable on %s %s: %r", request.method, request.path, exc)

@@ -1,6 +1,7 @@
 """Unbound extension instances; create_app binds them."""
 
 from flask import Flask, current_app
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
@@ -37,3 +38,12 @@ class RedisClient:
 
 
 redis_client = RedisClient()
+
+
+def _default_key() -> str:
+    from app.security import client_key
+
+    return client_key()
+
+
+limiter = Limiter(key_func=_default_key)

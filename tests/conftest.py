@@ -100,12 +100,15 @@ def _settings(database_url: str, redis_url: str, endpoints: list[dict], run_dir:
         "MODEL_ENDPOINTS": endpoints,
         "CELERY": {"broker_url": redis_url, "task_ignore_result": True},
         "INSTANCE_PATH": run_dir / "instance",
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_ENABLED": False,  # tests/test_security.py turns it on
     }
 
 
 @pytest.fixture
-def app(database_url: str, endpoints: list[dict], run_dir: Path):
-    """An in-process app on the migrated database, emptied before each test."""
+def app(database_url: str, endpoints: list[dict], run_dir: Path, request: pytest.FixtureRequest):
+    """An in-process app on the migrated database, emptied before each test; a test's
+    `settings` marker overrides settings."""
     from app import create_app
 
     engine = create_engine(normalise_database_url(database_url))
@@ -113,7 +116,10 @@ def app(database_url: str, endpoints: list[dict], run_dir: Path):
         for table in TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
-    flask_app = create_app(_settings(database_url, APP_REDIS_URL, endpoints, run_dir))
+    settings = _settings(database_url, APP_REDIS_URL, endpoints, run_dir)
+    for marker in request.node.iter_markers("settings"):
+        settings.update(marker.kwargs)
+    flask_app = create_app(settings)
     yield flask_app
 
 
@@ -167,6 +173,7 @@ def stack_env(database_url: str, endpoints: list[dict], run_dir: Path, **extra: 
             "PREFERENCE_SAMPLE_RATE": "0",
             "GENERATION_READ_TIMEOUT": "5",
             "PYTHONUNBUFFERED": "1",
+            "RATELIMIT_ENABLED": "false",  # the suite sends faster than any person
             **extra,
         }
     )

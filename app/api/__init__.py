@@ -1,7 +1,23 @@
 """The JSON HTTP API: conversations, turns, feedback."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
+
+from app.extensions import limiter
+from app.security import client_key, ip_key
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Every API call counts against the client's and the address's limits; sending a message
+# (which costs two generations) also against a tighter one, in app/api/conversations.py.
+limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
+limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
+
+
+def generation_limit(view):  # noqa: ANN001, ANN201
+    """The per-client limit on calls that start generations."""
+    return limiter.limit(
+        lambda: current_app.config["RATELIMIT_TURNS"], key_func=client_key, scope="generations"
+    )(view)
+
 
 from app.api import conversations, turns  # noqa: E402,F401  (routes register on bp)

@@ -23,6 +23,8 @@ def json_body() -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
+    except RecursionError:  # nesting deeper than the parser can follow: still the client's fault
+        raise ApiError(400, "malformed_json", "The request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The request body must be a JSON object.")
     return data

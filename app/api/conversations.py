@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 from sqlalchemy import select
 
-from app.api import bp
+from app.api import bp, generation_limit
 from app.api.body import choice_field, json_body, text_field
 from app.api.serializers import conversation_detail, conversation_summary, turn_started_json
 from app.extensions import db
@@ -52,6 +52,7 @@ def get_conversation(cid: str):
 
 
 @bp.post("/conversations/<cid>/turns")
+@generation_limit
 def create_turn(cid: str):
     """Send a user message; its one or two responses stream over /ws/turns/<id>."""
     conversation = own_conversation(cid, client_id())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.api import bp
+from app.api import bp, generation_limit
 from app.api.body import choice_field, json_body, text_field
 from app.api.serializers import feedback_json, model_identity, turn_started_json
 from app.identity import client_id
@@ -14,6 +14,7 @@ from app.turns import cancel_turn, record_feedback, reroll_turn
 
 
 @bp.post("/turns/<tid>/reroll")
+@generation_limit
 def reroll(tid: str):
     """Generate a second answer to a finished single turn, to compare with the first."""
     turn = own_turn(tid, client_id())

@@ -1,0 +1,75 @@
+"""Protection from other sites and from scripts: origins, rate limits, response headers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.errors import ApiError
+from app.extensions import limiter
+from app.identity import client_id
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    """Trust the configured proxies, check origins, limit rates, and set security headers."""
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    limiter.init_app(app)
+    app.before_request(_check_origin)
+    app.after_request(_security_headers)
+
+
+def client_key() -> str:
+    """Rate-limit key: the anonymous client of the session cookie."""
+    return "client:" + (client_id() or "")
+
+
+def ip_key() -> str:
+    """Rate-limit key: the address the request came from."""
+    return "ip:" + (get_remote_address() or "")
+
+
+def allowed_origin(origin: str) -> bool:
+    """Whether a browser `Origin` may act on this server: its own, or a configured one."""
+    configured = current_app.config["ALLOWED_ORIGINS"]
+    if origin in configured:
+        return True
+    parts = urlsplit(origin)
+    return parts.netloc == request.host and parts.scheme in ("http", "https")
+
+
+def _check_origin() -> None:
+    """Refuse state changes and websockets that a browser sent on another site's behalf.
+
+    Requests without `Origin` or `Referer` come from non-browser clients, which cannot ride
+    a user's cookie, so they pass.
+    """
+    is_socket = request.headers.get("Upgrade", "").lower() == "websocket"
+    if request.method in ("GET", "HEAD", "OPTIONS") and not is_socket:
+        return
+    origin = request.headers.get("Origin")
+    if origin is None and request.referrer:
+        parts = urlsplit(request.referrer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin is not None and not allowed_origin(origin):
+        raise ApiError(403, "forbidden_origin", "Requests from this origin are not allowed.")
+
+
+def _security_headers(response) -> ResponseReturnValue:  # noqa: ANN001
+    """Headers that keep pages and model output from being turned against the user."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
