@@ -2,10 +2,223 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
 from flask import Flask
 from flask.cli import AppGroup
 
-preferences = AppGroup("preferences", help="Export and inspect collected preference data.")
+from app.export.formats import FORMATS
+
+preferences = AppGroup(
+    "preferences",
+    help="Export, inspect and purge the collected preference votes.\n\n"
+    "Run `flask preferences COMMAND --help` for each command's options.",
+)
+
+
+class IsoTime(click.ParamType):
+    """An ISO 8601 date or date-time, returned in UTC; without an offset it is taken as UTC."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 date or date-time; "
+                "write e.g. 2026-11-01, 2026-11-01T09:30 or 2026-11-01T09:30:00+01:00",
+                param,
+                ctx,
+            )
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+ISO_TIME = IsoTime()
+
+
+@preferences.command("export")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(list(FORMATS)),
+    default="trl",
+    show_default=True,
+    help="Record layout; see above.",
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="File to write (replaced whole, only once complete), or - for stdout.",
+)
+@click.option("--since", type=ISO_TIME, help="Only votes cast at or after this time.")
+@click.option("--until", type=ISO_TIME, help="Only votes cast before this time (exclusive).")
+@click.option("--endpoint", metavar="NAME", help="Only votes where either response came from NAME.")
+@click.option(
+    "--trigger",
+    type=click.Choice(["sampled", "requested", "reroll"]),
+    help="Only votes on turns paired this way.",
+)
+@click.option("--unpaired", is_flag=True, help="With --format trl: same as --format kto.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def export_command(
+    format_name: str,
+    output: str,
+    since: datetime | None,
+    until: datetime | None,
+    endpoint: str | None,
+    trigger: str | None,
+    unpaired: bool,
+    quiet: bool,
+) -> None:
+    """Write the votes as JSON lines, one training record a line.
+
+    Each record holds the whole context the model was sent for the rated turn
+    (system prompt, earlier turns with the response that continued them, the
+    rated user message) and the responses, oldest vote first.
+
+    \b
+    trl       {"prompt": [messages], "chosen": [assistant message],
+               "rejected": [assistant message]}
+    openai    {"input": {"messages": [messages]},
+               "preferred_output": [assistant message],
+               "non_preferred_output": [assistant message]}
+    sharegpt  {"conversations": [{"from": "system"|"human"|"gpt", "value": ...}],
+               "chosen": {"from": "gpt", "value": ...},
+               "rejected": {"from": "gpt", "value": ...}}
+    kto       {"prompt": [messages], "completion": [assistant message],
+               "label": true|false}; a win gives two lines (winner true,
+               loser false), both-bad two lines (both false)
+    raw       every stored field: ids, prompt, both responses with endpoint,
+              model, settings and finish reason, the vote, reason, timestamps
+
+    chosen / preferred is the response voted for. Ties and both-bad votes are
+    left out of trl, openai and sharegpt; kto leaves out ties; raw keeps all.
+    Votes whose responses did not both finish are left out of all but raw.
+
+    Times are ISO 8601 (2026-11-01, 2026-11-01T09:30+01:00), UTC unless an offset
+    is given; --since is inclusive, --until exclusive. A summary of what was written
+    and skipped goes to stderr. The same data and options give the same bytes.
+
+    \b
+    Example:
+      flask preferences export --format trl --since 2026-11-01 -o dpo.jsonl
+    """
+    from app.export import VoteFilter, count_votes, export, iter_votes
+    from app.export.output import exit_on_sigterm, open_output
+
+    if unpaired:
+        if format_name != "trl":
+            raise click.BadParameter("only applies to --format trl", param_hint="--unpaired")
+        format_name = "kto"
+    if since and until and since >= until:
+        raise click.BadParameter("must be later than --since", param_hint="--until")
+    if output != "-" and not Path(output).resolve().parent.is_dir():
+        raise click.BadParameter(f"folder of {output!r} does not exist", param_hint="--output")
+
+    vote_filter = VoteFilter(since=since, until=until, endpoint=endpoint, trigger=trigger)
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=count_votes(vote_filter), unit=" votes", file=sys.stderr, desc="export")
+    try:
+        with exit_on_sigterm(), open_output(output, sys.stdout.buffer) as out:
+            summary = export(
+                FORMATS[format_name],
+                iter_votes(vote_filter, everything=FORMATS[format_name].everything),
+                out,
+                progress=bar.update if bar else None,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(summary.line(output), err=True)
+
+
+@preferences.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.png",
+    help="Also draw the leaderboard with its intervals to this PNG.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(0, 100_000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap rounds for the 95% intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+def stats_command(as_json: bool, plot: Path | None, rounds: int, seed: int) -> None:
+    """Report what the votes say.
+
+    \b
+    - totals by trigger (sampled, requested, reroll) and by choice;
+    - vote rate: votes per paired turn;
+    - position bias: the share of A wins among decisive (a or b) votes, with a
+      Wilson 95% interval: a share far from 50% means voters favour a side;
+    - leaderboard of endpoints (of sampling settings, when there is one endpoint):
+      win rate, battles, wins-losses-ties, both-bad votes, and Bradley-Terry
+      ratings as Chatbot Arena computes them: 400-point scale, mean 1000 (400
+      points = 10-to-1 odds), 95% intervals from bootstrap resampling of votes.
+      A tie counts as half a win; both-bad votes are only counted.
+    """
+    from app.stats import compute
+    from app.stats.report import plot as draw
+    from app.stats.report import render
+
+    stats = compute(rounds=rounds, seed=seed)
+    click.echo(json.dumps(stats.to_json(), indent=2) if as_json else render(stats))
+    if plot is not None:
+        if not any(row.rating is not None for row in stats.leaderboard):
+            raise click.ClickException("nothing to plot: no votes between two competitors yet")
+        draw(stats, plot)
+        click.echo(f"Wrote the leaderboard plot to {plot}", err=True)
+
+
+@preferences.command("purge")
+@click.option(
+    "--before",
+    required=True,
+    type=ISO_TIME,
+    help="Delete conversations created before this time (ISO 8601; UTC unless an offset).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def purge_command(before: datetime, yes: bool) -> None:
+    """Delete conversations created before a date, for a retention policy.
+
+    A conversation goes whole, with all its turns, responses and votes, later
+    turns included, and nothing else does. Shows what it would delete and asks
+    first, unless given --yes. Export what you want to keep beforehand.
+
+    \b
+    Example (keep 90 days):
+      flask preferences purge --before "$(date -u -d '90 days ago' +%F)"
+    """
+    from app.export.purge import count_purge, purge
+
+    when = before.isoformat()
+    planned = count_purge(before)
+    if not planned.conversations:
+        click.echo(f"Nothing to delete: no conversation was created before {when}.")
+        return
+    if not yes:
+        click.confirm(
+            f"Delete {planned.describe()} created before {when}? This cannot be undone.",
+            abort=True,
+        )
+    click.echo(f"Deleted {purge(before).describe()} created before {when}.")
 
 
 def init_app(app: Flask) -> None:

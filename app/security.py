@@ -66,7 +66,7 @@ def _check_origin() -> None:
         raise ApiError(403, "forbidden_origin", "Requests from this origin are not allowed.")
 
 
-def _security_headers(response) -> ResponseReturnValue:  # noqa: ANN001
+def _security_headers(response) -> ResponseReturnValue:
     """Headers that keep pages and model output from being turned against the user."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

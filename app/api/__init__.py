@@ -13,7 +13,7 @@ limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(
 limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
 
 
-def generation_limit(view):  # noqa: ANN001, ANN201
+def generation_limit(view):
     """The per-client limit on calls that start generations."""
     return limiter.limit(
         lambda: current_app.config["RATELIMIT_TURNS"], key_func=client_key, scope="generations"

@@ -15,8 +15,14 @@ from app.export.query import VoteFilter, count_votes, iter_votes
 
 __all__ = ["FORMATS", "ExportSummary", "VoteFilter", "count_votes", "export", "iter_votes"]
 
-# Lines are written, and progress reported, this many votes at a time.
+# Progress is reported every this many votes.
 _CHUNK = 1000
+# How the summary names a reason to skip: one, several.
+_REASONS = {
+    TIE: ("tie", "ties"),
+    BOTH_BAD: ("both-bad", "both-bad"),
+    FAILED: ("with a failed response", "with a failed response"),
+}
 
 
 @dataclass
@@ -36,9 +42,9 @@ class ExportSummary:
             made += f" from {self.votes:,} votes"
         total = sum(self.skipped.values())
         reasons = ", ".join(
-            f"{self.skipped[reason]:,} {reason}"
+            f"{n:,} {_REASONS[reason][n != 1]}"
             for reason in (TIE, BOTH_BAD, FAILED)
-            if self.skipped[reason]
+            if (n := self.skipped[reason])
         )
         left_out = f"skipped {total:,} votes ({reasons})" if total else "skipped none"
         return f"Wrote {made} ({self.format}) to {where}; {left_out}."
@@ -52,7 +58,6 @@ def export(
 ) -> ExportSummary:
     """Write `votes` to `out` as JSON lines in format `fmt`; `progress(n)` after every n votes."""
     summary = ExportSummary(fmt.name)
-    lines: list[str] = []
     seen = 0
     for vote in votes:
         seen += 1
@@ -62,20 +67,11 @@ def export(
         else:
             summary.votes += 1
             for record in fmt.records(vote):
-                lines.append(json.dumps(record, ensure_ascii=False))
-        if seen == _CHUNK:
-            _flush(lines, out, summary)
-            if progress is not None:
-                progress(seen)
+                out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+                summary.records += 1
+        if seen == _CHUNK and progress is not None:
+            progress(seen)
             seen = 0
-    _flush(lines, out, summary)
     if progress is not None and seen:
         progress(seen)
     return summary
-
-
-def _flush(lines: list[str], out: BinaryIO, summary: ExportSummary) -> None:
-    if lines:
-        out.write(("\n".join(lines) + "\n").encode("utf-8"))
-        summary.records += len(lines)
-        lines.clear()

@@ -19,8 +19,8 @@ from app.export.query import RESPONSE_COLUMNS, as_utc
 from app.models import CHOICES, DONE
 
 Record = dict[str, Any]
-# Why a vote was left out, as the summary names it.
-FAILED, TIE, BOTH_BAD = "failed responses", "ties", "both-bad"
+# Why a vote was left out.
+FAILED, TIE, BOTH_BAD = "failed", "tie", "both_bad"
 _SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
@@ -29,10 +29,10 @@ class Format:
     """One export format: which votes it can express and the records it makes of one."""
 
     name: str
-    help: str
     choices: frozenset[str]
     needs_done: bool
     records: Callable[[Row], list[Record]]
+    everything: bool = False  # needs every stored column, not just context and contents
 
     def skip_reason(self, vote: Row) -> str | None:
         """Why this format leaves `vote` out, or None to export it."""
@@ -163,10 +163,10 @@ _DECISIVE = frozenset({"a", "b"})
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("trl", "TRL conversational preference (DPO)", _DECISIVE, True, trl_records),
-        Format("openai", "OpenAI preference fine-tuning", _DECISIVE, True, openai_records),
-        Format("sharegpt", "LLaMA-Factory ShareGPT ranking", _DECISIVE, True, sharegpt_records),
-        Format("kto", "TRL unpaired preference", _DECISIVE | {"both_bad"}, True, kto_records),
-        Format("raw", "every vote, all stored fields", frozenset(CHOICES), False, raw_records),
+        Format("trl", _DECISIVE, True, trl_records),
+        Format("openai", _DECISIVE, True, openai_records),
+        Format("sharegpt", _DECISIVE, True, sharegpt_records),
+        Format("kto", _DECISIVE | {"both_bad"}, True, kto_records),
+        Format("raw", frozenset(CHOICES), False, raw_records, everything=True),
     )
 }

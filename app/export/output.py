@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+_BUFFER = 1 << 20
+
+
 def _umask_mode() -> int:
     """The mode a plainly created file gets (mkstemp's files are private, 0600)."""
     umask = os.umask(0)
@@ -28,7 +31,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as file:
+        with os.fdopen(fd, "wb", buffering=_BUFFER) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())

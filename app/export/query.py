@@ -83,13 +83,17 @@ def count_votes(vote_filter: VoteFilter) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
-def iter_votes(vote_filter: VoteFilter, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
-    """Every selected vote as one flat row, oldest first (vote time, then id).
-
-    Rows are fetched `batch_size` at a time (a server-side cursor on PostgreSQL), so
-    memory stays flat however many votes there are.
-    """
-    ra, rb = _slot("a"), _slot("b")
+def _columns(ra, rb, everything: bool) -> list:
+    """The labelled columns of a vote row: all of them, or what a pairwise record needs."""
+    if not everything:
+        return [
+            Feedback.choice,
+            Turn.context,
+            ra.status.label("a_status"),
+            ra.content.label("a_content"),
+            rb.status.label("b_status"),
+            rb.content.label("b_content"),
+        ]
     columns = [
         Feedback.id.label("feedback_id"),
         Feedback.choice,
@@ -99,7 +103,6 @@ def iter_votes(vote_filter: VoteFilter, batch_size: int = BATCH_SIZE) -> Iterato
         Turn.id.label("turn_id"),
         Turn.position.label("turn_position"),
         Turn.trigger,
-        Turn.content.label("user_message"),
         Turn.context,
         Turn.created_at.label("turn_created_at"),
         Conversation.id.label("conversation_id"),
@@ -108,8 +111,24 @@ def iter_votes(vote_filter: VoteFilter, batch_size: int = BATCH_SIZE) -> Iterato
     ]
     for prefix, alias in (("a", ra), ("b", rb)):
         columns += [getattr(alias, name).label(f"{prefix}_{name}") for name in RESPONSE_COLUMNS]
-    stmt = _joined(select(*columns), vote_filter, ra, rb).order_by(Feedback.created_at, Feedback.id)
-    result = db.session.execute(stmt, execution_options={"yield_per": batch_size})
+    return columns
+
+
+def iter_votes(
+    vote_filter: VoteFilter, everything: bool = True, batch_size: int = BATCH_SIZE
+) -> Iterator[Row]:
+    """Every selected vote as one flat row, oldest first (vote time, then id).
+
+    Rows come `batch_size` at a time (a server-side cursor on PostgreSQL), so memory
+    stays flat however many votes there are. With `everything` False a row holds only
+    the choice, the context and each response's status and content.
+    """
+    ra, rb = _slot("a"), _slot("b")
+    stmt = _joined(select(*_columns(ra, rb, everything)), vote_filter, ra, rb)
+    stmt = stmt.order_by(Feedback.created_at, Feedback.id)
+    # Core rows, not ORM loading: nothing enters the session's identity map.
+    connection = db.session.connection()
+    result = connection.execution_options(yield_per=batch_size).execute(stmt)
     try:
         yield from result
     finally:

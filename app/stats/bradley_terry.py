@@ -47,13 +47,17 @@ class Ratings:
     high: np.ndarray
 
 
-def fit_strengths(battles: Battles, count: np.ndarray | None = None) -> np.ndarray:
+def fit_strengths(
+    battles: Battles, count: np.ndarray | None = None, start: np.ndarray | None = None
+) -> np.ndarray:
     """Maximum-likelihood strengths (natural-log odds scale, mean 0) for the given counts."""
     n = battles.competitors
     count = battles.count if count is None else count
     i, j = battles.first, battles.second
+    # Flat positions of (i, j) and (j, i) in the n-by-n Hessian.
+    off_diagonal = np.concatenate([i * n + j, j * n + i])
     wins = count * battles.score
-    theta = np.zeros(n)
+    theta = np.zeros(n) if start is None else start - start.mean()
 
     def objective(t: np.ndarray) -> float:
         d = t[i] - t[j]
@@ -67,21 +71,26 @@ def fit_strengths(battles: Battles, count: np.ndarray | None = None) -> np.ndarr
         residual = wins - count * p
         gradient = np.bincount(i, residual, n) - np.bincount(j, residual, n) - _RIDGE * theta
         curvature = count * p * (1.0 - p)
-        hessian = np.diag(np.bincount(i, curvature, n) + np.bincount(j, curvature, n) + _RIDGE)
-        np.add.at(hessian, (i, j), -curvature)
-        np.add.at(hessian, (j, i), -curvature)
-        step = np.linalg.solve(hessian, gradient)
+        hessian = -np.bincount(off_diagonal, np.concatenate([curvature, curvature]), n * n)
+        hessian = hessian.reshape(n, n)
+        hessian[np.diag_indices(n)] += (
+            np.bincount(i, curvature, n) + np.bincount(j, curvature, n) + _RIDGE
+        )
+        # Ratings are defined up to a shift: 1 1^T makes that direction well-conditioned,
+        # and the step is kept mean-free so the mean stays at 0.
+        step = np.linalg.solve(hessian + 1.0, gradient)
+        step -= step.mean()
         # Backtrack when a full Newton step overshoots (nearly separated data).
         size = 1.0
         while size > 1e-8:
             candidate = objective(theta + size * step)
-            if candidate >= current - 1e-12:
+            if candidate >= current - 1e-12 * (1.0 + abs(current)):
                 break
             size /= 2
         theta, current = theta + size * step, candidate
         if np.max(np.abs(size * step)) < _TOLERANCE:
             break
-    return theta - theta.mean()
+    return theta
 
 
 def to_rating(strength: np.ndarray) -> np.ndarray:
@@ -91,12 +100,14 @@ def to_rating(strength: np.ndarray) -> np.ndarray:
 
 def rate(battles: Battles, rounds: int = 1000, seed: int = 0) -> Ratings:
     """Ratings of every competitor, with percentile intervals over `rounds` bootstrap refits."""
-    rating = to_rating(fit_strengths(battles))
+    strength = fit_strengths(battles)
+    rating = to_rating(strength)
     if rounds <= 0:
         return Ratings(rating, rating.copy(), rating.copy())
     total = int(battles.count.sum())
     rng = np.random.default_rng(seed)
-    samples = rng.multinomial(total, battles.count / total, size=rounds)
-    boot = np.array([to_rating(fit_strengths(battles, sample)) for sample in samples])
+    samples = rng.multinomial(total, battles.count / total, size=rounds).astype(float)
+    # Each refit starts from the full fit, a few Newton steps away from its own optimum.
+    boot = np.array([to_rating(fit_strengths(battles, s, strength)) for s in samples])
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     return Ratings(rating, low, high)
