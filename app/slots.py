@@ -93,7 +93,7 @@ def watch_slots(responses: list[Response]) -> None:
         state = streams.slot_state(redis, turn_id, slot)
         if state.claimed or state.leased:
             continue
-        if state.attempts == 0:
+        if state.attempts == 0 and response.started_at is None:
             limit = timedelta(seconds=config["GENERATION_QUEUE_TIMEOUT"])
             if utcnow() - _aware(response.queued_at) > limit:
                 finish_response(

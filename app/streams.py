@@ -22,14 +22,15 @@ from redis import Redis
 
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
 
-# KEYS: final, lease, attempt, buffer. ARGV: channel, lease ms, ttl s, slot, max attempts.
+# KEYS: final, lease, attempt, buffer.
+# ARGV: channel, lease ms, ttl s, slot, max attempts, '1' if the slot was started before.
 _BEGIN_ATTEMPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local attempt = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 if attempt > tonumber(ARGV[5]) then return -attempt end
 redis.call('SET', KEYS[2], attempt, 'PX', ARGV[2])
-if attempt > 1 then
+if attempt > 1 or ARGV[6] == '1' then
   local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt})
   redis.call('DEL', KEYS[4])
   redis.call('RPUSH', KEYS[4], event)
@@ -158,17 +159,25 @@ class SlotWriter:
 
 
 def begin_attempt(
-    redis: Redis, turn_id: str, slot: str, *, lease_ms: int, ttl: int, max_attempts: int
+    redis: Redis,
+    turn_id: str,
+    slot: str,
+    *,
+    lease_ms: int,
+    ttl: int,
+    max_attempts: int,
+    restart: bool = False,
 ) -> int:
     """Start generating a slot: its attempt number, 0 if it is ended or running elsewhere,
-    or minus the attempt number when `max_attempts` is used up."""
+    or minus the attempt number when `max_attempts` is used up. A later attempt, or any
+    `restart` (the database says it started before Redis lost count), publishes `reset`."""
     keys = [
         _key(turn_id, "final", slot),
         _key(turn_id, "lease", slot),
         _key(turn_id, "attempt", slot),
         buffer_key(turn_id, slot),
     ]
-    args = [channel(turn_id), lease_ms, ttl, slot, max_attempts]
+    args = [channel(turn_id), lease_ms, ttl, slot, max_attempts, "1" if restart else "0"]
     return int(redis.eval(_BEGIN_ATTEMPT, 4, *keys, *args))
 
 

@@ -45,6 +45,7 @@ def generate_response(response_id: str) -> None:
         lease_ms=lease_ms,
         ttl=config["STREAM_TTL"],
         max_attempts=config["SLOT_RESTARTS"] + 1,
+        restart=response.started_at is not None,
     )
     if attempt == 0:
         return  # ended, or another attempt is running it
