@@ -17,6 +17,7 @@ from app import create_app
 from app.extensions import db, redis_client
 from app.models import DONE, ERROR, STREAMING, Conversation, Feedback, Response, Turn
 from app.streams import buffered_events
+from tests.fake_llm import expected_text
 
 UNKNOWN_ID = "0" * 32
 UNUSED_REDIS = "redis://127.0.0.1:1/0"  # port 1: nothing listens there
@@ -483,7 +484,9 @@ def test_cancel_ends_streaming_slots_and_is_harmless_afterwards(app, client):
     with app.app_context():
         for slot in "ab":
             events = [json.loads(e) for e in buffered_events(redis_client.get(), tid, slot)]
-            assert events == [{"type": "cancelled", "slot": slot}]
+            terminals = [e for e in events if e["type"] in ("done", "error", "cancelled")]
+            assert terminals == [{"type": "cancelled", "slot": slot}]
+            assert events[-1] == terminals[0]
     again = client.post(f"/api/turns/{tid}/cancel", json={})
     assert again.status_code == 202
     assert again.get_json()["cancelled"] == []
@@ -922,7 +925,8 @@ def test_stack_reroll_keeps_slot_a_and_generates_slot_b(stack):
 def test_stack_cancel_ends_both_slots_with_the_partial_text(stack, fake_llm):
     browser = stack.client()
     cid = browser.new_conversation()
-    tid = browser.send(cid, _unique("long story #delay=0.2 #tokens=200"), mode="pair")["id"]
+    message = _unique("long story #delay=0.2 #tokens=200")
+    tid = browser.send(cid, message, mode="pair")["id"]
     first = browser.stream(tid, limit=1)  # generation is under way
     assert first.of_type("token")
 
@@ -936,7 +940,18 @@ def test_stack_cancel_ends_both_slots_with_the_partial_text(stack, fake_llm):
         assert stored["status"] == "cancelled"
         assert stored["content"] == stream.text(slot)
     assert any(r["content"] for r in turn["responses"])
-    assert len(stream.text("a")) + len(stream.text("b")) < 2 * 200  # stopped early
+    # each slot holds the start of what its endpoint would have said in full: stopped early
+    full_answers = [
+        expected_text(path.split("/")[1], body["messages"], body, body.get("max_tokens"))
+        for path, body in list(fake_llm.requests)
+        if body["messages"][-1]["content"] == message
+    ]
+    assert full_answers
+    for slot in "ab":
+        partial = stream.text(slot)
+        assert partial == "" or any(
+            full.startswith(partial) and len(partial) < len(full) for full in full_answers
+        ), (slot, partial)
     vote = browser.post(f"/api/turns/{tid}/feedback", {"choice": "a"})
     assert vote.status_code == 409
 

@@ -48,7 +48,7 @@ class RedisServer:
 
                 redis.Redis(port=self.port).ping()
                 return
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 

@@ -1,4 +1,4 @@
-"""Turning collected votes into training data: JSON lines in TRL, OpenAI, ShareGPT, KTO or raw form."""
+"""Collected votes as training data: JSON lines in TRL, OpenAI, ShareGPT, KTO or raw form."""
 
 from __future__ import annotations
 

@@ -550,11 +550,15 @@
     const link = { view, ws: null, attempt: 0, timer: 0, ended: false, finished: false, gapResyncs: 0, failedOpens: 0 };
     links.set(view.id, link);
     // The replay rebuilds every slot from seq 1: keep showing what we have until it arrives.
+    // A slot that has already finished (A of a re-roll, say) keeps its status: the replay
+    // repeats its final event, and it must not flash back to "Streaming…" meanwhile.
     for (const slot of view.slots.values()) {
       slot.stale = slot.text !== "";
       slot.seq = 0;
-      slot.status = "streaming";
-      slot.error = null;
+      if (!TERMINAL.has(slot.status)) {
+        slot.status = "streaming";
+        slot.error = null;
+      }
     }
     updateTurnUI(view);
     updateComposer();
@@ -907,7 +911,9 @@
       if (e.status === 409) await syncFeedback(view);
     } finally {
       view.voting = false;
+      const stick = isNearBottom(); // the result line makes the turn taller
       updateTurnUI(view);
+      if (stick) scrollToBottom();
     }
     if (view.feedback) view.voteResult.focus({ preventScroll: true });
   }
@@ -948,7 +954,8 @@
       paired: true,
       trigger: res.trigger || "reroll",
       responses: [
-        { slot: "a", content: original ? original.text : "", status: "streaming" },
+        { slot: "a", content: original ? original.text : "", status: original ? original.status : "streaming",
+          finish_reason: original ? original.finishReason : null },
         { slot: "b", content: "", status: "streaming" },
       ],
       feedback: null,
