@@ -194,12 +194,15 @@ class Config:
     SESSION_COOKIE_SECURE = False  # True in production, set by finalise()
     PERMANENT_SESSION_LIFETIME = 365 * 24 * 3600
 
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
     CELERY = {
         "broker_url": REDIS_URL,
         "result_backend": None,
         "task_ignore_result": True,
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,  # keep Duet's key=value log lines
         "broker_connection_retry_on_startup": True,
         # Longer than the longest generation, so a running task is never delivered twice.
         "broker_transport_options": {"visibility_timeout": int(GENERATION_TOTAL_TIMEOUT) + 600},

@@ -16,6 +16,10 @@ def create_app(settings: dict[str, Any] | None = None, config_class: type = Conf
     app.config.from_object(config_class)
     app.config.update(settings or {})
     config_class.finalise(app.config)
+    if not app.testing:
+        from app.logs import configure_logging
+
+        configure_logging(app.config["LOG_LEVEL"])
 
     register_extensions(app)
     register_security(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -9,6 +10,8 @@ from flask import current_app
 from app import streams
 from app.extensions import db, redis_client
 from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def _ttl() -> int:
@@ -107,7 +110,7 @@ def watch_slots(responses: list[Response]) -> None:
         if asked == -1:
             continue  # a restart is queued; give a worker time to pick it up
         if asked <= config["SLOT_RESTARTS"]:
-            current_app.logger.warning("turn=%s slot=%s worker lost; restarting", turn_id, slot)
+            log.warning("worker lost; restarting the slot", extra={"turn": turn_id, "slot": slot})
             enqueue([response])
         else:
             finish_response(response, "error", error="the worker generating this response was lost")

@@ -77,7 +77,7 @@ def turn_socket(ws, tid: str) -> None:
         return
     except Exception:
         # Redis went away, say. The client reconnects with after_* and resumes.
-        log.exception("relay of turn %s failed", tid)
+        log.exception("relay failed", extra={"turn": tid})
         ws.close(reason=1011, message="The stream relay failed; reconnect to resume.")
         return
     ws.close(reason=1000, message="end")

@@ -26,6 +26,16 @@ def _timeouts() -> Timeouts:
     )
 
 
+def _ids(response: Response, attempt: int) -> dict:
+    """The log fields that tie a line to its turn, slot and attempt."""
+    return {
+        "turn": response.turn_id,
+        "slot": response.slot,
+        "attempt": attempt,
+        "endpoint": response.endpoint_name,
+    }
+
+
 def _endpoint(name: str) -> dict | None:
     return next((e for e in current_app.config["MODEL_ENDPOINTS"] if e["name"] == name), None)
 
@@ -53,7 +63,7 @@ def generate_response(response_id: str) -> None:
         # Redelivered again and again: the task keeps killing its worker. Give up.
         finish_response(response, ERROR, error="the generation kept losing its worker")
         return
-    log.info("turn=%s slot=%s attempt=%d started", response.turn_id, response.slot, attempt)
+    log.info("generation started", extra=_ids(response, attempt))
     response.started_at = utcnow()
     response.first_token_at = None
     db.session.commit()
@@ -98,9 +108,9 @@ def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Hear
         status, error = DONE, None
     except GenerationError as exc:
         error = f"{response.endpoint_name}: {exc}"
-        log.warning("turn=%s slot=%s generation failed: %s", response.turn_id, response.slot, exc)
+        log.warning("generation failed: %s", exc, extra=_ids(response, writer.attempt))
     except Exception:
-        log.exception("turn=%s slot=%s generation crashed", response.turn_id, response.slot)
+        log.exception("generation crashed", extra=_ids(response, writer.attempt))
         error = "the worker failed while generating this response"
     finally:
         if not superseded:
@@ -115,9 +125,6 @@ def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Hear
                 attempt=writer.attempt,
             )
             log.info(
-                "turn=%s slot=%s attempt=%d ended: %s",
-                response.turn_id,
-                response.slot,
-                writer.attempt,
-                status,
+                "generation ended",
+                extra={**_ids(response, writer.attempt), "status": status, "tokens": writer.seq},
             )

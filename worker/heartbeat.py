@@ -31,10 +31,9 @@ class Heartbeat:
                     return
             except RedisError as exc:  # keep trying: the lease outlives a short outage
                 log.warning(
-                    "turn=%s slot=%s heartbeat failed: %s",
-                    self.writer.turn_id,
-                    self.writer.slot,
+                    "heartbeat failed: %s",
                     exc,
+                    extra={"turn": self.writer.turn_id, "slot": self.writer.slot},
                 )
 
     def __enter__(self) -> Heartbeat:
