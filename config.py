@@ -17,13 +17,13 @@ DEFAULT_MODEL_ENDPOINTS = [
         "name": "gemma3-270m-t0.7",
         "base_url": "http://127.0.0.1:8091/v1",
         "model": "gemma-3-270m",
-        "params": {"temperature": 0.7},
+        "params": {"temperature": 0.7, "max_tokens": 256},
     },
     {
         "name": "gemma3-270m-t1.2",
         "base_url": "http://127.0.0.1:8092/v1",
         "model": "gemma-3-270m",
-        "params": {"temperature": 1.2},
+        "params": {"temperature": 1.2, "max_tokens": 256},
     },
 ]
 

@@ -27,13 +27,14 @@ def enqueue(responses: list[Response]) -> None:
 
 
 def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
+    limit = current_app.config["MAX_TOKENS"]
     return Response(
         turn=turn,
         slot=slot,
         endpoint_name=plan.endpoint_name,
         model=plan.endpoint["model"],
         params=plan.params,
-        max_tokens=current_app.config["MAX_TOKENS"],
+        max_tokens=min(plan.params.get("max_tokens") or limit, limit),
     )
 
 
