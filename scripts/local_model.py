@@ -63,7 +63,10 @@ def main() -> None:
         "--interrupt_requests",
         "False",
     ]
-    os.execv(sys.executable, command)
+    # llama-cpp-python's settings also read PORT and HOST from the environment, where they
+    # win over the flags; honcho sets PORT for every process, so drop them.
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST")}
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":
