@@ -53,20 +53,24 @@ class TurnStream:
 class DuetClient:
     """One anonymous browser against a running Duet."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
+    def __init__(self, base_url: str, timeout: float = 30) -> None:
+        self.base_url, self.timeout = base_url, timeout
         self.http = requests.Session()
         # A fresh connection per request: no race with the server closing an idle keep-alive.
         self.http.headers["Connection"] = "close"
-        self.http.get(base_url + "/")  # picks up the client cookie, as the page does
+        self.http.get(
+            base_url + "/", timeout=timeout
+        )  # picks up the client cookie, as the page does
 
     def post(self, path: str, body: dict | None = None) -> requests.Response:
         """POST JSON."""
-        return self.http.post(self.base_url + path, json={} if body is None else body, timeout=10)
+        return self.http.post(
+            self.base_url + path, json={} if body is None else body, timeout=self.timeout
+        )
 
     def get(self, path: str) -> requests.Response:
         """GET."""
-        return self.http.get(self.base_url + path, timeout=10)
+        return self.http.get(self.base_url + path, timeout=self.timeout)
 
     def new_conversation(self, **body: str) -> str:
         """Create a conversation and return its id."""
