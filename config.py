@@ -118,13 +118,13 @@ def model_endpoints() -> list[dict]:
     return endpoints
 
 
-def _dev_secret_key() -> str:
+def _dev_secret_key(instance: Path) -> str:
     """A random key kept in the instance folder, so every local process signs alike."""
-    path = INSTANCE_DIR / "dev-secret-key"
+    path = instance / "dev-secret-key"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32)
         try:
             with open(path, "x") as f:
@@ -218,7 +218,7 @@ class Config:
                     'set SECRET_KEY to a long random string (python -c "import secrets; '
                     'print(secrets.token_hex(32))").'
                 )
-            settings["SECRET_KEY"] = _dev_secret_key()
+            settings["SECRET_KEY"] = _dev_secret_key(Path(settings["INSTANCE_PATH"]))
         if settings.get("DUET_ENV") == "production":
             settings["SESSION_COOKIE_SECURE"] = True  # production is served over HTTPS
         Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if not request.path.startswith("/api/") and exc.code == 404:
+        if not (request.path + "/").startswith("/api/") and exc.code == 404:
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
         message = exc.description or exc.name

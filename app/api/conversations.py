@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, jsonify
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.api import bp, generation_limit
@@ -14,6 +17,8 @@ from app.models import STREAMING, Conversation
 from app.ownership import own_conversation
 from app.slots import watch_slots
 from app.turns import MODES, start_turn
+
+log = logging.getLogger(__name__)
 
 
 @bp.post("/conversations")
@@ -47,7 +52,10 @@ def get_conversation(cid: str):
     conversation = own_conversation(cid, client_id())
     streaming = [r for t in conversation.turns for r in t.responses if r.status == STREAMING]
     if streaming:  # a slot whose worker died ends (or restarts) even with no socket open
-        watch_slots(streaming)
+        try:
+            watch_slots(streaming)
+        except RedisError:
+            log.warning("watchdog skipped: Redis unreachable", extra={"conversation": cid})
     return jsonify(conversation_detail(conversation))
 
 
