@@ -153,6 +153,9 @@ class Config:
     MAX_SYSTEM_PROMPT_CHARS = _int("MAX_SYSTEM_PROMPT_CHARS", 8_000)
     MAX_REASON_CHARS = _int("MAX_REASON_CHARS", 2_000)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 256 * 1024)
+    MAX_TURNS_PER_CONVERSATION = _int("MAX_TURNS_PER_CONVERSATION", 200)
+    # Context sent to the model, in characters: the oldest exchanges are dropped beyond it.
+    MAX_CONTEXT_CHARS = _int("MAX_CONTEXT_CHARS", 32_000)
 
     # Generation: what is asked of the model and how long it may take.
     MAX_TOKENS = _int("MAX_TOKENS", 1024)

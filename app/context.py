@@ -20,15 +20,31 @@ def continuing_text(turn: Turn) -> str | None:
     return response.content
 
 
-def build_context(conversation: Conversation, content: str) -> list[dict[str, str]]:
-    """The full message list for a new turn with user message `content`."""
-    messages: list[dict[str, str]] = []
-    if conversation.system_prompt:
-        messages.append({"role": "system", "content": conversation.system_prompt})
+def build_context(
+    conversation: Conversation, content: str, budget: int | None = None
+) -> list[dict[str, str]]:
+    """The message list for a new turn with user message `content`.
+
+    With a `budget` (characters), the oldest earlier exchanges are dropped until the
+    messages fit; the system prompt and the new message are always kept.
+    """
+    exchanges: list[list[dict[str, str]]] = []
     for turn in conversation.turns:
         answer = continuing_text(turn)
         if answer is not None:
-            messages.append({"role": "user", "content": turn.content})
-            messages.append({"role": "assistant", "content": answer})
-    messages.append({"role": "user", "content": content})
-    return messages
+            exchanges.append(
+                [
+                    {"role": "user", "content": turn.content},
+                    {"role": "assistant", "content": answer},
+                ]
+            )
+    head = [{"role": "system", "content": conversation.system_prompt}] * bool(
+        conversation.system_prompt
+    )
+    tail = [{"role": "user", "content": content}]
+    if budget is not None:
+        size = sum(len(m["content"]) for m in head + tail)
+        size += sum(len(m["content"]) for pair in exchanges for m in pair)
+        while exchanges and size > budget:
+            size -= sum(len(m["content"]) for m in exchanges.pop(0))
+    return head + [m for pair in exchanges for m in pair] + tail

@@ -41,6 +41,13 @@ def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
 def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
     """Add a user message to `conversation` and queue its one or two responses."""
     config = current_app.config
+    if len(conversation.turns) >= config["MAX_TURNS_PER_CONVERSATION"]:
+        raise ApiError(
+            409,
+            "conversation_full",
+            f"This conversation has reached {config['MAX_TURNS_PER_CONVERSATION']} messages; "
+            "start a new one.",
+        )
     if mode == "pair":
         trigger = "requested"
     elif mode == "auto" and _rng.random() < config["PREFERENCE_SAMPLE_RATE"]:
@@ -53,7 +60,7 @@ def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
         position=len(conversation.turns),
         content=content,
         trigger=trigger,
-        context=build_context(conversation, content),
+        context=build_context(conversation, content, config["MAX_CONTEXT_CHARS"]),
     )
     if trigger == "single":
         plans = [pairing.plan_single(endpoints)]

@@ -884,16 +884,18 @@ def test_stack_feedback_reveals_models_and_is_given_once(stack):
 def test_stack_which_endpoint_lands_in_slot_a_is_random(stack):
     browser = stack.client()
     cid = browser.new_conversation()
-    tids = [browser.send(cid, f"left or right {i} #tokens=3", mode="pair")["id"] for i in range(18)]
     in_slot_a = set()
-    for tid in tids:
+    for i in range(20):  # one turn at a time; stop once both endpoints were seen in slot a
+        tid = browser.send(cid, f"left or right {i} #tokens=3", mode="pair")["id"]
         _stream_to_end(browser, tid)
         vote = browser.post(f"/api/turns/{tid}/feedback", {"choice": "tie"})
         assert vote.status_code == 201, vote.text
         slots = {r["slot"]: r["endpoint"] for r in vote.json()["responses"]}
         assert sorted(slots.values()) == ["alpha", "beta"]
         in_slot_a.add(slots["a"])
-    assert in_slot_a == {"alpha", "beta"}  # fails with odds of 2 in 2**18
+        if len(in_slot_a) == 2:
+            break
+    assert in_slot_a == {"alpha", "beta"}  # fails with odds of 2 in 2**20
 
 
 @pytest.mark.stack
@@ -1012,3 +1014,17 @@ def test_stack_two_browsers_are_isolated(stack):
 
     turn = owner.turn(cid, tid)
     assert turn["feedback"] is None and len(owner.conversation(cid)["turns"]) == 1
+
+
+@pytest.mark.settings(MAX_TURNS_PER_CONVERSATION=2)
+def test_a_full_conversation_refuses_more_turns(client):
+    cid = client.post("/api/conversations", json={}).get_json()["id"]
+    for i in range(2):
+        assert (
+            client.post(f"/api/conversations/{cid}/turns", json={"content": f"m{i}"}).status_code
+            == 202
+        )
+    refused = client.post(f"/api/conversations/{cid}/turns", json={"content": "one more"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "conversation_full"
+    assert len(client.get(f"/api/conversations/{cid}").get_json()["turns"]) == 2

@@ -160,3 +160,44 @@ def test_turns_come_in_order_and_each_uses_its_own_choice(ctx):
         *exchange("q4", "a4"),
         new("q5"),
     ]
+
+
+def test_context_over_budget_drops_the_oldest_exchanges_first(app):
+    from app.context import build_context
+    from app.models import Conversation, Response, Turn
+
+    with app.app_context():
+        conversation = Conversation(client_id="c", system_prompt="Be brief.")
+        for i in range(5):
+            turn = Turn(
+                conversation=conversation,
+                position=i,
+                content=f"q{i}" + "x" * 96,
+                trigger="single",
+                context=[],
+            )
+            Response(
+                turn=turn,
+                slot="a",
+                endpoint_name="e",
+                model="m",
+                status="done",
+                content=f"a{i}" + "y" * 96,
+            )
+        messages = build_context(conversation, "now?", budget=9 + 4 + 2 * 2 * 98 + 1)
+
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    assert messages[-1] == {"role": "user", "content": "now?"}
+    assert [m["content"][:2] for m in messages[1:-1]] == ["q3", "a3", "q4", "a4"]
+
+
+def test_the_system_prompt_and_new_message_survive_any_budget(app):
+    from app.context import build_context
+    from app.models import Conversation
+
+    with app.app_context():
+        conversation = Conversation(client_id="c", system_prompt="S" * 50)
+        assert [m["role"] for m in build_context(conversation, "hi", budget=1)] == [
+            "system",
+            "user",
+        ]
