@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := wsgi
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install install-model run test test-postgres lint format bench clean
+.PHONY: help install install-model run test test-postgres test-browser screenshot lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,10 +39,18 @@ test: install  ## Run the whole test suite (SQLite)
 	scripts/ensure-redis
 	$(BIN)/python -m pytest
 
-test-postgres: install  ## Run the whole test suite on PostgreSQL (DUET_TEST_DATABASE_URL)
+test-postgres: install  ## The suite on PostgreSQL (DUET_TEST_DATABASE_URL), browser tests aside
 	scripts/ensure-redis
 	DUET_TEST_DATABASE_URL=$${DUET_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python -m pytest
+		$(BIN)/python -m pytest -m "not browser"
+
+test-browser: install  ## Only the browser tests (Chromium at /usr/bin/chromium)
+	scripts/ensure-redis
+	$(BIN)/python -m pytest -m browser
+
+screenshot: install  ## Regenerate docs/screenshot.png
+	scripts/ensure-redis
+	$(BIN)/python -m pytest tests/browser/docs_screenshot.py
 
 lint: install  ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -1,15 +1,18 @@
 """Fixtures: the app and its client, a fake model endpoint, and the real running stack.
 
-Redis: database 15 (DUET_TEST_REDIS_URL) for the stack, the one below for in-process apps, flushed
-before and after. Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
+Redis: a redis-server of the run's own (or DUET_TEST_REDIS_URL): database 15 for the stack, the
+ones below for in-process apps and dedicated stacks, flushed before and after. Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +23,15 @@ from sqlalchemy import create_engine, text
 from config import normalise_database_url
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
-from tests.stack import ROOT, start_web, start_worker
+from tests.stack import ROOT, start_private_redis, start_web, start_worker
 
-STACK_REDIS_URL = os.environ.get("DUET_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+if os.environ.get("DUET_TEST_REDIS_URL"):
+    STACK_REDIS_URL = os.environ["DUET_TEST_REDIS_URL"]
+elif shutil.which("redis-server"):
+    _private_redis, STACK_REDIS_URL = start_private_redis(Path(tempfile.mkdtemp()))
+    atexit.register(lambda: (_private_redis.kill(), _private_redis.wait()))
+else:
+    STACK_REDIS_URL = "redis://127.0.0.1:6379/15"
 _base, _db = STACK_REDIS_URL.rsplit("/", 1)
 APP_REDIS_URL = f"{_base}/{int(_db) - 1}"  # the next database down, for in-process apps
 TABLES = ("feedback", "responses", "turns", "conversations")

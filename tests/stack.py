@@ -55,6 +55,27 @@ class Process:
         self._log.close()
 
 
+def start_private_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """A redis-server of the test run's own on a free port, so runs never share data."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return server, f"redis://127.0.0.1:{port}/15"
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("the test run's redis-server did not start")
+
+
 def wait_for_http(url: str, process: Process, timeout: float = 30) -> None:
     """Wait until `url` answers 200, or fail with the process's log."""
     deadline = time.monotonic() + timeout

@@ -1,0 +1,413 @@
+"""The chat page in a real browser (Chromium via Playwright) against the real stack.
+
+What the user sees and does: two answers streaming side by side, the vote, re-roll, stop,
+reload, hostile model output, a dropped websocket, and the layout on a phone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - only without the dev requirements
+    if os.environ.get("CI"):
+        raise
+    pytest.skip(
+        "playwright is not installed (pip install -r requirements-dev.txt)",
+        allow_module_level=True,
+    )
+
+from tests.browser.conftest import DESKTOP, MOBILE, endpoint_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.timeout(120)]
+
+CHOICES = ("a", "b", "tie", "both_bad")
+
+# One look at a paired turn, taken in a single animation frame, as soon as both panes show
+# text or one of them has left "streaming" (so a serial, one-after-the-other stream is caught).
+SNAPSHOT_WHEN_BOTH_LIVE = """(t) => {
+  const turn = document.querySelector(`.turn[data-turn-id="${t}"]`);
+  if (!turn) return null;
+  const panes = [...turn.querySelectorAll(".pane")].map((p) => ({
+    slot: p.dataset.slot,
+    status: p.dataset.status,
+    shown: p.querySelector(".pane-body").textContent.trim().length,
+    held: (window.duet.rawText(t, p.dataset.slot) || "").length,
+  }));
+  const bothShown = panes.length === 2 && panes.every((p) => p.shown > 0 && p.held > 0);
+  const oneEnded = panes.some((p) => p.status !== "streaming");
+  if (!bothShown && !oneEnded) return null;
+  return {
+    panes,
+    buttonsDisabled: [...turn.querySelectorAll(".vote button[data-choice]")].map((b) => b.disabled),
+    stopShown: !document.getElementById("stop").hidden,
+  };
+}"""
+
+
+# Records every data-status that pane A of turn t shows (the re-roll replaces the turn's DOM).
+WATCH_STATUS_OF_A = """(t) => {
+  window.__statusesOfA = [];
+  const record = () => {
+    const pane = document.querySelector(`.turn[data-turn-id="${t}"] .pane[data-slot="a"]`);
+    if (pane) window.__statusesOfA.push(pane.dataset.status);
+  };
+  new MutationObserver(record).observe(document.getElementById("turn-list"),
+    {subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"]});
+}"""
+
+
+def _vote(duet, tid: str, choice: str, reason: str = "") -> None:
+    vote = duet.turn(tid).locator(".vote")
+    if reason:
+        vote.locator("textarea").fill(reason)
+    with duet.page.expect_response(lambda r: r.url.endswith(f"/turns/{tid}/feedback")) as sent:
+        vote.locator(f'button[data-choice="{choice}"]').click()
+    assert sent.value.status == 201, sent.value.text()
+
+
+def test_a_pair_streams_live_side_by_side_and_takes_a_vote(duet, expected, artifacts):
+    page = duet.page
+    cid = duet.new_conversation()
+    content = "Compare two answers, please #tokens=80 #delay=0.03"
+    tid = duet.send(content, pair=True)
+
+    live = page.wait_for_function(SNAPSHOT_WHEN_BOTH_LIVE, arg=tid).json_value()
+    assert [p["status"] for p in live["panes"]] == ["streaming", "streaming"], live
+    assert all(p["shown"] and p["held"] for p in live["panes"]), live
+    assert live["buttonsDisabled"] == [True] * 4, live
+    assert live["stopShown"], live
+    duet.screenshot(artifacts / "pair-desktop-streaming.png")
+
+    assert duet.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
+    buttons = duet.turn(tid).locator(".vote button[data-choice]")
+    expect(buttons).to_have_count(4)
+    for choice in CHOICES:
+        expect(duet.turn(tid).locator(f'.vote button[data-choice="{choice}"]')).to_be_enabled()
+    texts = {slot: duet.raw(tid, slot) for slot in "ab"}
+    for slot, text in texts.items():
+        assert text == expected(content, text), f"slot {slot} differs from what was streamed"
+    names = {slot: endpoint_of(text) for slot, text in texts.items()}
+    assert set(names.values()) == {"alpha", "beta"}
+    expect(duet.turn(tid).locator(".model-name")).to_have_count(2)
+    for slot in "ab":
+        expect(duet.pane(tid, slot).locator(".model-name")).to_be_hidden()  # not before the vote
+
+    _vote(duet, tid, "b", reason="B kept it short")
+
+    expect(duet.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: B is better")
+    expect(duet.turn(tid).locator('.vote button[data-choice="b"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    for choice in CHOICES:
+        expect(duet.turn(tid).locator(f'.vote button[data-choice="{choice}"]')).to_be_disabled()
+    for slot in "ab":
+        model = duet.pane(tid, slot).locator(".model-name")
+        expect(model).to_be_visible()
+        expect(model).to_contain_text(f"{slot.upper()}: {names[slot]}")
+    duet.screenshot(artifacts / "pair-desktop.png")
+
+    saved = duet.api_turn(tid, cid)
+    assert saved["feedback"]["choice"] == "b"
+    assert saved["feedback"]["reason"] == "B kept it short"
+    for response in saved["responses"]:
+        assert response["status"] == "done"
+        assert response["content"] == texts[response["slot"]]
+        assert response["endpoint"] == names[response["slot"]]
+
+
+def test_a_reroll_turns_a_single_answer_into_a_pair(duet, expected):
+    page = duet.page
+    cid = duet.new_conversation()
+    content = "Give me one fact #tokens=60 #delay=0.02"
+    tid = duet.send(content)  # compare switch off; the stack never samples a pair
+    assert duet.wait_finished(tid, "a") == {"a": "done"}
+    original = duet.raw(tid, "a")
+    assert original == expected(content, original)
+    expect(duet.turn(tid)).to_have_class(re.compile(r"\bsingle\b"))
+    expect(duet.turn(tid).locator(".vote")).to_have_count(0)
+
+    reroll = duet.turn(tid).locator(".reroll")
+    expect(reroll).to_be_visible()
+    page.evaluate(WATCH_STATUS_OF_A, tid)  # every status pane A shows from now on
+    with page.expect_response(lambda r: r.url.endswith(f"/turns/{tid}/reroll")) as sent:
+        reroll.click()
+    assert sent.value.status == 202, sent.value.text()
+
+    expect(duet.turn(tid)).to_have_class(re.compile(r"\bpaired\b"))
+    expect(duet.turn(tid).locator(".pane")).to_have_count(2)
+    during = page.wait_for_function(
+        """(t) => {
+          const b = window.duet.status(t, "b"), text = window.duet.rawText(t, "b") || "";
+          if (b === "streaming" && !text) return null;
+          const pane = document.querySelector(`.turn[data-turn-id="${t}"] .pane[data-slot="b"]`);
+          return {b, pane: pane.dataset.status, text, a: window.duet.rawText(t, "a"),
+                  voteDisabled: document.querySelector(
+                    `.turn[data-turn-id="${t}"] .vote button[data-choice="tie"]`).disabled};
+        }""",
+        arg=tid,
+    ).json_value()
+    assert during["b"] == during["pane"] == "streaming", during
+    assert during["voteDisabled"], during
+    assert original.startswith(during["a"]), "A must only ever show the original answer"
+
+    assert duet.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
+    assert duet.raw(tid, "a") == original
+    assert set(page.evaluate("() => window.__statusesOfA")) == {"done"}, "A flickered"
+    challenger = duet.raw(tid, "b")
+    assert challenger == expected(content, challenger)
+    assert endpoint_of(challenger) != endpoint_of(original)
+
+    _vote(duet, tid, "tie")
+
+    expect(duet.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: Tie")
+    saved = duet.api_turn(tid, cid)
+    assert saved["paired"] is True and saved["trigger"] == "reroll"
+    assert saved["feedback"]["choice"] == "tie"
+    contents = {r["slot"]: r["content"] for r in saved["responses"]}
+    assert contents == {"a": original, "b": challenger}
+
+
+@pytest.mark.parametrize("how", ["click", "escape"])
+def test_stop_cancels_both_answers_mid_stream(duet, expected, artifacts, how):
+    page = duet.page
+    cid = duet.new_conversation()
+    content = "A very long answer #tokens=400 #delay=0.05"
+    tid = duet.send(content, pair=True)
+    duet.wait_seq(tid, "ab", 5)
+    expect(page.locator("#stop")).to_be_visible()
+
+    if how == "click":
+        page.click("#stop")
+    else:
+        page.keyboard.press("Escape")
+
+    assert duet.wait_finished(tid, "ab", timeout=10_000) == {"a": "cancelled", "b": "cancelled"}
+    texts = {}
+    for slot in "ab":
+        expect(duet.pane(tid, slot)).to_have_attribute("data-status", "cancelled")
+        texts[slot] = duet.raw(tid, slot)
+        full = expected(content, texts[slot])
+        assert full.startswith(texts[slot]) and len(texts[slot]) < len(full), "not stopped midway"
+    for choice in CHOICES:
+        expect(duet.turn(tid).locator(f'.vote button[data-choice="{choice}"]')).to_be_disabled()
+    expect(page.locator("#stop")).to_be_hidden()
+    expect(page.locator("#send")).to_be_visible()
+    expect(page.locator("#composer textarea")).to_be_enabled()
+    duet.screenshot(artifacts / f"pair-stopped-{how}.png")
+
+    saved = duet.api_turn(tid, cid)
+    for response in saved["responses"]:
+        assert response["status"] == "cancelled"
+        assert response["content"] == texts[response["slot"]]
+
+
+def test_a_reload_shows_the_conversation_votes_and_models_again(duet, new_duet, expected):
+    page = duet.page
+    cid = duet.new_conversation()
+    first, second = "Which answer is better? #tokens=150", "And a follow-up #tokens=15"
+    tid1 = duet.send(first, pair=True)
+    assert duet.wait_finished(tid1, "ab") == {"a": "done", "b": "done"}
+    _vote(duet, tid1, "a", reason="A is clearer")
+    expect(duet.turn(tid1).locator(".vote-result")).to_be_visible()
+    # The vote grew by its result line: the view, which was at the bottom, stays there.
+    scroller = page.locator("#turns").bounding_box()
+    vote = duet.turn(tid1).locator(".vote").bounding_box()
+    assert vote["y"] + vote["height"] <= scroller["y"] + scroller["height"] + 0.5, (vote, scroller)
+    tid2 = duet.send(second)
+    assert duet.wait_finished(tid2, "a") == {"a": "done"}
+    before = {(t, s): duet.raw(t, s) for t, s in ((tid1, "a"), (tid1, "b"), (tid2, "a"))}
+    models = duet.turn(tid1).locator(".model-name").all_inner_texts()
+    assert len(models) == 2 and all(models)
+
+    page.reload()
+    page.evaluate("() => window.duet.ready")
+
+    assert page.evaluate("() => window.duet.currentConversationId()") == cid
+    expect(page.locator(".turn")).to_have_count(2)
+    assert page.locator(".turn").evaluate_all("els => els.map((e) => e.dataset.turnId)") == [
+        tid1,
+        tid2,
+    ]
+    expect(duet.turn(tid1).locator(".user-text")).to_have_text(first)
+    expect(duet.turn(tid2).locator(".user-text")).to_have_text(second)
+    for (t, s), text in before.items():
+        assert duet.raw(t, s) == text
+        assert text == expected(first if t == tid1 else second, text)
+        expect(duet.pane(t, s)).to_have_attribute("data-status", "done")
+        expect(duet.pane(t, s).locator(".pane-body")).not_to_be_empty()
+    expect(duet.turn(tid1).locator(".vote-result")).to_have_text("Vote recorded: A is better")
+    expect(duet.turn(tid1).locator('.vote button[data-choice="a"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    for choice in CHOICES:
+        expect(duet.turn(tid1).locator(f'.vote button[data-choice="{choice}"]')).to_be_disabled()
+    expect(duet.turn(tid1).locator(".vote textarea")).to_have_value("A is clearer")
+    expect(duet.turn(tid1).locator(".model-name")).to_have_text(models)
+    current = page.locator(f'#conversation-list a[data-conversation-id="{cid}"]')
+    expect(current).to_have_attribute("aria-current", "page")
+
+    # Without the #c= fragment the page opens the latest conversation.
+    duet.open("/")
+    assert page.evaluate("() => window.duet.currentConversationId()") == cid
+    expect(page.locator(".turn")).to_have_count(2)
+
+    # Another browser (another cookie) is told the conversation does not exist.
+    stranger = new_duet().open(f"/#c={cid}")
+    expect(stranger.page.locator("#error-text")).to_have_text(
+        "That conversation could not be found."
+    )
+    expect(stranger.page.locator(".turn")).to_have_count(0)
+
+
+SPELLED_OUT = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>'
+
+
+def test_model_output_with_html_is_shown_as_text_never_run(duet):
+    page = duet.page
+    # The fake echoes the first 60 characters of the message ("[alpha] You said: <message>").
+    hostile = "<img src=x onerror=__pwned=1><script>__pwned=2</script>"
+    clicky = "[click me](javascript:alert(4)) <svg onload=alert(5)>"
+    assert len(hostile) <= 60 and len(clicky) <= 60
+    duet.new_conversation()
+
+    tid1 = duet.send(hostile, pair=True)
+    assert duet.wait_finished(tid1, "ab") == {"a": "done", "b": "done"}
+    tid2 = duet.send(clicky)
+    assert duet.wait_finished(tid2, "a") == {"a": "done"}
+    tid3 = duet.send(SPELLED_OUT)  # too long to be echoed whole: the user bubble has it all
+    assert duet.wait_finished(tid3, "a") == {"a": "done"}
+
+    shown = {tid1: hostile, tid2: "<svg onload=alert(5)>", tid3: '<img src=x onerror="window'}
+    for tid, slot, message in (
+        (tid1, "a", hostile),
+        (tid1, "b", hostile),
+        (tid2, "a", clicky),
+        (tid3, "a", SPELLED_OUT[:60]),
+    ):
+        assert message in duet.raw(tid, slot)
+        body = duet.pane(tid, slot).locator(".pane-body")
+        expect(body).to_contain_text(shown[tid])
+        expect(body.locator("img, script, svg, iframe, [onerror], [onload]")).to_have_count(0)
+    for tid, message in ((tid1, hostile), (tid2, clicky), (tid3, SPELLED_OUT)):
+        expect(duet.turn(tid).locator(".user-text")).to_have_text(message)
+        expect(duet.turn(tid).locator(".user-text *")).to_have_count(0)
+    link = duet.pane(tid2, "a").locator(".pane-body a", has_text="click me")
+    if link.count():  # the markdown link may be kept, but never with a javascript: target
+        assert not (link.get_attribute("href") or "").lower().startswith("javascript:")
+        link.click()  # would raise an alert if the href survived
+
+    page.wait_for_timeout(300)  # room for a late onerror/onload
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    assert page.locator("#turn-list script, #turn-list img").count() == 0
+    assert not [u for u in duet.requests if urlsplit(u).path == "/x"], "the <img> was loaded"
+    assert duet.dialogs == []
+    assert duet.csp_violations() == [], "an inline script or handler reached the page"
+    title = page.locator("#conversation-list .conversation-title").first
+    expect(title).to_contain_text("<img")
+    expect(title.locator("*")).to_have_count(0)
+
+
+def test_a_dropped_socket_resumes_from_the_last_seq(duet, expected):
+    page = duet.page
+    duet.new_conversation()
+    content = "Survive a dropped connection #tokens=150 #delay=0.03"
+    tid = duet.send(content, pair=True)
+
+    # Drop the open socket once both slots hold 15 tokens (checked and done in one go).
+    held = page.wait_for_function(
+        """(t) => {
+          const ws = window.duet.sockets.get(t);
+          const seq = (s) => window.duet.seq(t, s);
+          if (!ws || ws.readyState !== WebSocket.OPEN || seq("a") < 15 || seq("b") < 15) {
+            return null;
+          }
+          const held = {a: seq("a"), b: seq("b"), url: ws.url,
+                        status: [window.duet.status(t, "a"), window.duet.status(t, "b")]};
+          const notice = document.querySelector(`.turn[data-turn-id="${t}"] .reconnecting`);
+          window.__noticeShown = false;
+          new MutationObserver(() => { window.__noticeShown ||= !notice.hidden; })
+            .observe(notice, {attributes: true, attributeFilter: ["hidden"]});
+          ws.close();
+          return held;
+        }""",
+        arg=tid,
+    ).json_value()
+    assert held["status"] == ["streaming", "streaming"], "dropped too late"
+
+    assert duet.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
+    for slot in "ab":
+        text = duet.raw(tid, slot)
+        assert text == expected(content, text), f"slot {slot}: repeated or missing text"
+    assert page.evaluate("() => window.__noticeShown"), "no 'Reconnecting…' while it was away"
+    expect(duet.turn(tid).locator(".reconnecting")).to_be_hidden()
+    sockets = duet.sockets_of(tid)
+    urls = [url for url, _ in sockets]
+    assert urlsplit(urls[0]).query == "", urls  # the first connection replays everything
+    dropped = urls.index(held["url"])
+    assert len(sockets) > dropped + 1, f"no reconnect after the drop: {urls}"
+    # Every reconnect resumes after what the page held: no seq repeated, none skipped.
+    for number, (url, received) in enumerate(sockets[1:], start=1):
+        query = parse_qs(urlsplit(url).query)
+        for slot in "ab":
+            after = int(query[f"after_{slot}"][0])
+            if number == dropped + 1:
+                assert after >= held[slot] > 0, (url, held)
+            seqs = [m["seq"] for m in received if m["type"] == "token" and m["slot"] == slot]
+            assert seqs == list(range(after + 1, after + 1 + len(seqs))), (url, seqs[:5])
+    assert sockets[-1][1][-1] == {"type": "end"}
+
+
+def _box(duet, tid: str, slot: str) -> dict:
+    box = duet.pane(tid, slot).bounding_box()
+    assert box, f"pane {slot} is not rendered"
+    return box
+
+
+def test_panes_sit_side_by_side_on_desktop_and_stack_on_a_phone(new_duet, artifacts):
+    desktop = new_duet(viewport=DESKTOP).open()
+    cid = desktop.new_conversation()
+    tid = desktop.send("Two answers, one screen #tokens=30", pair=True)
+    assert desktop.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
+    a, b = _box(desktop, tid, "a"), _box(desktop, tid, "b")
+    assert abs(a["y"] - b["y"]) < 1, (a, b)
+    assert b["x"] >= a["x"] + a["width"], (a, b)
+    assert abs(a["width"] - b["width"]) < 1 and a["width"] > 400, (a, b)
+
+    phone = new_duet(
+        viewport=MOBILE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        storage_state=desktop.page.context.storage_state(),  # the same anonymous client
+    ).open(f"/#c={cid}")
+    page = phone.page
+    expect(phone.turn(tid).locator(".pane")).to_have_count(2)
+    a, b = _box(phone, tid, "a"), _box(phone, tid, "b")
+    assert b["y"] >= a["y"] + a["height"], (a, b)
+    assert abs(a["x"] - b["x"]) < 1 and abs(a["width"] - b["width"]) < 1, (a, b)
+    assert a["x"] >= 0 and a["x"] + a["width"] <= MOBILE["width"], a
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= MOBILE["width"]
+    phone.turn(tid).evaluate("(el) => el.scrollIntoView({block: 'start'})")
+    phone.screenshot(artifacts / "pair-mobile.png")
+
+    for choice in CHOICES:
+        button = phone.turn(tid).locator(f'.vote button[data-choice="{choice}"]')
+        button.scroll_into_view_if_needed()
+        expect(button).to_be_in_viewport()
+        expect(button).to_be_enabled()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= MOBILE["width"], (choice, box)
+        assert box["height"] >= 32, f"{choice}: too small to tap ({box})"
+    phone.turn(tid).locator(".vote").evaluate("(el) => el.scrollIntoView({block: 'end'})")
+    phone.screenshot(artifacts / "pair-mobile-vote.png")
+    with page.expect_response(lambda r: r.url.endswith(f"/turns/{tid}/feedback")) as sent:
+        phone.turn(tid).locator('.vote button[data-choice="both_bad"]').tap()
+    assert sent.value.status == 201
+    expect(phone.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: Both are bad")
+    assert phone.api_turn(tid, cid)["feedback"]["choice"] == "both_bad"
