@@ -52,6 +52,10 @@ screenshot: install  ## Regenerate docs/screenshot.png
 	scripts/ensure-redis
 	$(BIN)/python -m pytest tests/browser/docs_screenshot.py
 
+bench: install  ## Relay benchmark, 1..200 concurrent pairs (a few minutes; prints figures)
+	scripts/ensure-redis
+	$(BIN)/python -m bench.relay
+
 lint: install  ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -46,3 +46,4 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(KeyValueFormatter())
     root.handlers = [handler]
     root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter

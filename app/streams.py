@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.commands.core import Script
 
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
 
@@ -81,6 +82,17 @@ local n = redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return n
 """
+
+
+_scripts: dict[str, Script] = {}
+
+
+def _call(redis: Redis, source: str, keys: list[str], args: list) -> object:
+    """Run a Lua script by its SHA (EVALSHA), loading it once per Redis server."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = redis.register_script(source)
+    return script(keys=keys, args=args, client=redis)
 
 
 def _key(turn_id: str, name: str, slot: str | None = None) -> str:
@@ -147,7 +159,7 @@ class SlotWriter:
             _key(self.turn_id, "lease", self.slot),
         ]
         args = [channel(self.turn_id), dump(event), self.ttl, self.attempt, self.lease_ms]
-        if not self.redis.eval(_APPEND_TOKEN, 3, *keys, *args):
+        if not _call(self.redis, _APPEND_TOKEN, keys, args):
             return False
         self.seq += 1
         return True
@@ -155,7 +167,7 @@ class SlotWriter:
     def renew(self) -> bool:
         """Extend the lease (the heartbeat); False when this attempt no longer holds it."""
         lease = _key(self.turn_id, "lease", self.slot)
-        return bool(self.redis.eval(_RENEW_LEASE, 1, lease, self.attempt, self.lease_ms))
+        return bool(_call(self.redis, _RENEW_LEASE, [lease], [self.attempt, self.lease_ms]))
 
 
 def begin_attempt(
@@ -178,7 +190,7 @@ def begin_attempt(
         buffer_key(turn_id, slot),
     ]
     args = [channel(turn_id), lease_ms, ttl, slot, max_attempts, "1" if restart else "0"]
-    return int(redis.eval(_BEGIN_ATTEMPT, 4, *keys, *args))
+    return int(_call(redis, _BEGIN_ATTEMPT, keys, args))
 
 
 def claim_terminal(
@@ -187,14 +199,14 @@ def claim_terminal(
     """Take the right to end a slot; only one caller ever gets True. With `attempt`, only
     while that attempt still holds the lease."""
     keys = [_key(turn_id, "final", slot), _key(turn_id, "lease", slot)]
-    return bool(redis.eval(_CLAIM, 2, *keys, ttl, "" if attempt is None else attempt))
+    return bool(_call(redis, _CLAIM, keys, [ttl, "" if attempt is None else attempt]))
 
 
 def emit_terminal(redis: Redis, turn_id: str, event: dict, ttl: int) -> bool:
     """Publish a slot's terminal event unless one was published already; True if this one was."""
     slot = event["slot"]
     keys = [buffer_key(turn_id, slot), _key(turn_id, "final", slot)]
-    return bool(redis.eval(_EMIT_TERMINAL, 2, *keys, channel(turn_id), dump(event), ttl))
+    return bool(_call(redis, _EMIT_TERMINAL, keys, [channel(turn_id), dump(event), ttl]))
 
 
 @dataclass(frozen=True)
@@ -220,7 +232,7 @@ def request_restart(redis: Redis, turn_id: str, slot: str, *, wait_ms: int, ttl:
     """Ask for one restart of a slot whose worker was lost: the count of restarts asked so
     far, or -1 while an earlier request is still waiting for a worker."""
     keys = [_key(turn_id, "restart-pending", slot), _key(turn_id, "restarts", slot)]
-    return int(redis.eval(_REQUEST_RESTART, 2, *keys, wait_ms, ttl))
+    return int(_call(redis, _REQUEST_RESTART, keys, [wait_ms, ttl]))
 
 
 def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:

@@ -13,6 +13,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
 from app.slots import finish_response
+from worker.tasks import generate
 
 _rng = random.SystemRandom()
 MODES = ("auto", "single", "pair")
@@ -20,8 +21,6 @@ MODES = ("auto", "single", "pair")
 
 def enqueue(responses: list[Response]) -> None:
     """One Celery task per slot, so the two slots of a pair run at the same time."""
-    from worker.tasks import generate
-
     for response in responses:
         generate.delay(response.id)
 

@@ -99,9 +99,8 @@ def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Hear
                     if heartbeat.lost.is_set() or not writer.token(chunk.text):
                         superseded = True  # cancelled, or ended or restarted elsewhere
                         return
-                    if not parts:
+                    if not parts:  # saved with the rest at the end: no commit per token
                         response.first_token_at = utcnow()
-                        db.session.commit()
                     parts.append(chunk.text)
                 if chunk.finish_reason is not None:
                     finish_reason = chunk.finish_reason

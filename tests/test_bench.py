@@ -1,0 +1,96 @@
+"""Smoke test of the relay benchmark (`python -m bench.relay --quick`), so it cannot rot.
+
+It checks that the script runs the whole stack at N=1 and reports complete, well-formed
+figures. It asserts no timing: the figures are for reading (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.relay import WRAP, encode_stamp, token_lags
+from tests.conftest import STACK_REDIS_URL
+from tests.stack import ROOT
+
+# The test suite's Redis, database 13 (the suite's own use 14 and 15).
+BENCH_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/13"
+
+
+def test_tokens_carry_their_emit_time() -> None:
+    emitted = 1_732_660_000_123_456_789
+    token = encode_stamp(emitted)
+    assert len(token) == 4
+    lags: list[int] = []
+    # 12.34 ms later, and again across the wrap of the 2^24-tick window
+    assert token_lags(token + token, emitted + 12_340_000, lags) == 2
+    assert lags == [1234, 1234]
+    wrapped = (emitted // 10_000 // WRAP + 1) * WRAP * 10_000 - 10_000  # last tick before a wrap
+    lags.clear()
+    token_lags(encode_stamp(wrapped), wrapped + 50_000, lags)
+    assert lags == [5]
+    with pytest.raises(ValueError):
+        token_lags("abc", emitted, lags)
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(150)
+def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.relay",
+            "--quick",
+            "--json",
+            str(out),
+            "--redis-url",
+            BENCH_REDIS_URL,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "cores" in done.stdout  # the machine is stated
+
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1
+    assert {"runs", "capacity", "targets", "settings", "duration_s"} <= result.keys()
+    (run,) = result["runs"]
+    assert run["pairs"] == 1
+    tokens = result["settings"]["tokens"]
+    expected = 2 * tokens
+    assert run["tokens"]["expected"] == expected
+    assert run["tokens"]["emitted_upstream"] == expected
+    assert run["tokens"]["delivered"] == expected
+    assert run["tokens"]["baseline_delivered"] == expected
+    for phase in ("duet", "baseline"):
+        outcome = run[phase]
+        assert outcome["streams"] == outcome["done"] == 2, run
+        assert outcome["short"] == outcome["seq_gaps"] == outcome["malformed"] == 0
+    assert run["errors"] == []
+    assert run["retention"] > 0
+    assert run["throughput_tokens_per_s"]["baseline_retention"] > 0
+    for figure in ("ttft_ms", "token_latency_ms"):
+        for side in ("duet", "baseline", "added"):
+            assert run[figure][side]["p50"] is not None
+            assert run[figure][side]["p99"] is not None
+        assert run[figure]["duet"]["p50"] > 0
+    assert run["web_cpu_s_per_1k_tokens"] > 0
+    assert run["rss_per_socket_kib"] >= 0
+    assert run["cpu_s"]["web"] > 0
+    assert set(run["cpu_ms_per_token"]) == {"web", "worker", "redis", "upstream", "bench_clients"}
+    assert set(run["ttft_ms"]["breakdown"]) == {
+        "post_turn",
+        "post_to_upstream_request",
+        "first_token_relay",
+        "websocket_upgrade",
+    }
+    assert result["capacity"]["criteria"]
