@@ -17,8 +17,9 @@ from bench.relay import WRAP, encode_stamp, token_lags
 from tests.conftest import STACK_REDIS_URL
 from tests.stack import ROOT
 
-# The test suite's Redis, database 13 (the suite's own use 14 and 15).
-BENCH_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/13"
+# The test suite's Redis, database 10: 15 and 14 are the stack's and the app's, 13, 12 and 11
+# the fault, scale and local-model stacks'.
+BENCH_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/10"
 
 
 def test_tokens_carry_their_emit_time() -> None:

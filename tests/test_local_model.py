@@ -13,7 +13,7 @@ import pytest
 
 from config import DEFAULT_MODEL_ENDPOINTS
 from tests.client import DuetClient
-from tests.conftest import stack_env
+from tests.conftest import STACK_REDIS_URL, stack_env
 from tests.stack import ROOT, Process, free_port, start_web, start_worker, wait_for_http
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
@@ -51,8 +51,15 @@ def test_a_pair_streams_two_real_model_answers(database_url, run_dir, tmp_path: 
             endpoints.append({**default, "base_url": f"http://127.0.0.1:{port}/v1"})
         for server, endpoint in zip(servers, endpoints, strict=True):
             wait_for_http(endpoint["base_url"] + "/models", server, timeout=120)
+        # A Redis database of its own: the session stack's worker must not take these tasks.
+        base, db = STACK_REDIS_URL.rsplit("/", 1)
         stack = stack_env(
-            database_url, endpoints, run_dir, MAX_TOKENS="24", GENERATION_READ_TIMEOUT="60"
+            database_url,
+            endpoints,
+            run_dir,
+            MAX_TOKENS="24",
+            GENERATION_READ_TIMEOUT="60",
+            REDIS_URL=f"{base}/{int(db) - 4}",
         )
         web, url = start_web(stack, tmp_path, workers=1, threads=8)
         servers.append(web)
