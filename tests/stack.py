@@ -59,8 +59,19 @@ def start_private_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
     """A redis-server of the test run's own on a free port, so runs never share data."""
     port = free_port()
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10

@@ -219,9 +219,10 @@ def test_a_running_or_ended_slot_cannot_begin_again(r):
 
 
 def test_a_restart_after_redis_lost_its_state_still_resets(r):
-    assert streams.begin_attempt(
-        r, "amnesia", "a", lease_ms=60_000, ttl=60, max_attempts=2, restart=True
-    ) == 1
-    assert [json.loads(e)["type"] for e in streams.buffered_events(r, "amnesia", "a")] == [
-        "reset"
-    ]
+    assert (
+        streams.begin_attempt(
+            r, "amnesia", "a", lease_ms=60_000, ttl=60, max_attempts=2, restart=True
+        )
+        == 1
+    )
+    assert [json.loads(e)["type"] for e in streams.buffered_events(r, "amnesia", "a")] == ["reset"]
