@@ -53,12 +53,13 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach the HTTP API, the websocket relay, health check, page and CLI."""
-    from app import cli, pages, ws
+    from app import cli, openapi, pages, ws
     from app.api import bp as api_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ws.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(openapi.bp)
     cli.init_app(app)
 
 

@@ -9,7 +9,7 @@ from app.models import Conversation, Turn
 
 def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
     """The turn with `turn_id` if it belongs to `client_id`, else None."""
-    if not client_id or len(turn_id) > 64:
+    if not client_id or len(turn_id) > 64 or "\x00" in turn_id:  # PostgreSQL refuses NUL
         return None
     turn = db.session.get(Turn, turn_id)
     if turn is None or turn.conversation.client_id != client_id:
@@ -19,7 +19,9 @@ def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
 
 def own_conversation(conversation_id: str, client_id: str) -> Conversation:
     """The client's conversation, or a 404 exactly like an unknown id."""
-    conversation = db.session.get(Conversation, conversation_id[:64])
+    if len(conversation_id) > 64 or "\x00" in conversation_id:
+        raise not_found("conversation")
+    conversation = db.session.get(Conversation, conversation_id)
     if conversation is None or conversation.client_id != client_id:
         raise not_found("conversation")
     return conversation

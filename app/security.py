@@ -45,7 +45,10 @@ def allowed_origin(origin: str) -> bool:
     configured = current_app.config["ALLOWED_ORIGINS"]
     if origin in configured:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # not even a URL: certainly not ours
+        return False
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 
@@ -60,8 +63,11 @@ def _check_origin() -> None:
         return
     origin = request.headers.get("Origin")
     if origin is None and request.referrer:
-        parts = urlsplit(request.referrer)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        try:
+            parts = urlsplit(request.referrer)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        except ValueError:
+            origin = request.referrer
     if origin is not None and not allowed_origin(origin):
         raise ApiError(403, "forbidden_origin", "Requests from this origin are not allowed.")
 

@@ -130,6 +130,10 @@ def app(database_url: str, endpoints: list[dict], run_dir: Path, request: pytest
         settings.update(marker.kwargs)
     flask_app = create_app(settings)
     yield flask_app
+    with flask_app.app_context():  # close pooled connections now, not in a later test's GC
+        from app.extensions import db
+
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -126,3 +126,9 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client):
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler in the page"
     for template in TEMPLATES.glob("*.html"):
         assert "style=" not in template.read_text(), f"inline style in {template.name}"
+
+
+@pytest.mark.parametrize("header", ["Origin", "Referer"])
+def test_a_malformed_origin_is_refused_not_a_crash(client, header):
+    response = client.post("/api/conversations", json={}, headers={header: "http://["})
+    assert response.status_code == 403

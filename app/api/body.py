@@ -49,7 +49,25 @@ def text_field(
             f"{name}_too_long",
             f"'{name}' is {len(value):,} characters long; the limit is {limit:,}.",
         )
+    if not storable(value):
+        raise ApiError(
+            422,
+            f"invalid_{name}",
+            f"'{name}' must not contain NUL characters (\\u0000) or unpaired surrogates.",
+        )
     return value
+
+
+def storable(text: str) -> bool:
+    """Whether every database takes `text`: PostgreSQL refuses NUL, and an unpaired surrogate
+    (which JSON's \\u escapes can spell) has no UTF-8 encoding."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def choice_field(
