@@ -1,7 +1,8 @@
 """Fixtures: the app and its client, a fake model endpoint, and the real running stack.
 
 Redis: a redis-server of the run's own (or DUET_TEST_REDIS_URL): database 15 for the stack, the
-ones below for in-process apps and dedicated stacks, flushed before and after. Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
+ones below for in-process apps and dedicated stacks, flushed before and after.
+Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
 """
 
 from __future__ import annotations
