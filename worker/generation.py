@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import closing
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -40,6 +41,18 @@ def _endpoint(name: str) -> dict | None:
     return next((e for e in current_app.config["MODEL_ENDPOINTS"] if e["name"] == name), None)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What a generation needs, read before streaming so no database connection is held."""
+
+    ids: dict
+    endpoint_name: str
+    model: str
+    context: list[dict]
+    params: dict
+    max_tokens: int | None
+
+
 def generate_response(response_id: str) -> None:
     """Stream `response_id` from its endpoint; the slot ends in exactly one terminal event."""
     response = db.session.get(Response, response_id)
@@ -63,34 +76,47 @@ def generate_response(response_id: str) -> None:
         # Redelivered again and again: the task keeps killing its worker. Give up.
         finish_response(response, ERROR, error="the generation kept losing its worker")
         return
-    log.info("generation started", extra=_ids(response, attempt))
-    response.started_at = utcnow()
-    response.first_token_at = None
-    db.session.commit()
+    job = _Job(
+        ids=_ids(response, attempt),
+        endpoint_name=response.endpoint_name,
+        model=response.model,
+        context=response.turn.context,
+        params=dict(response.params or {}),
+        max_tokens=response.max_tokens,
+    )
+    log.info("generation started", extra=job.ids)
     writer = streams.SlotWriter(
         redis, response.turn_id, response.slot, config["STREAM_TTL"], attempt, lease_ms
     )
+    response.started_at = utcnow()
+    response.first_token_at = None
+    # The commit also hands the connection back: a pool of a few connections serves a
+    # worker whose threads stream many slots at once.
+    db.session.commit()
     with Heartbeat(writer) as heartbeat:
-        _stream_into(response, writer, heartbeat)
+        _stream_into(response, job, writer, heartbeat)
 
 
-def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Heartbeat) -> None:
+def _stream_into(
+    response: Response, job: _Job, writer: streams.SlotWriter, heartbeat: Heartbeat
+) -> None:
     """Relay the model's chunks into the slot, then end it, whatever happens."""
     parts: list[str] = []
+    first_token_at = None
     finish_reason: str | None = None
     status, error = ERROR, "the generation stopped unexpectedly"
     superseded = False
     try:
-        endpoint = _endpoint(response.endpoint_name)
+        endpoint = _endpoint(job.endpoint_name)
         if endpoint is None:
-            raise GenerationError(f"endpoint {response.endpoint_name!r} is no longer configured")
+            raise GenerationError(f"endpoint {job.endpoint_name!r} is no longer configured")
         chunks = stream_chat(
             endpoint["base_url"],
-            response.model,
-            response.turn.context,
+            job.model,
+            job.context,
             api_key=endpoint.get("api_key"),
-            params=response.params,
-            max_tokens=response.max_tokens,
+            params=job.params,
+            max_tokens=job.max_tokens,
             timeouts=_timeouts(),
         )
         with closing(chunks):  # closing the generator closes the upstream connection
@@ -99,20 +125,20 @@ def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Hear
                     if heartbeat.lost.is_set() or not writer.token(chunk.text):
                         superseded = True  # cancelled, or ended or restarted elsewhere
                         return
-                    if not parts:  # saved with the rest at the end: no commit per token
-                        response.first_token_at = utcnow()
+                    first_token_at = first_token_at or utcnow()
                     parts.append(chunk.text)
                 if chunk.finish_reason is not None:
                     finish_reason = chunk.finish_reason
         status, error = DONE, None
     except GenerationError as exc:
-        error = f"{response.endpoint_name}: {exc}"
-        log.warning("generation failed: %s", exc, extra=_ids(response, writer.attempt))
+        error = f"{job.endpoint_name}: {exc}"
+        log.warning("generation failed: %s", exc, extra=job.ids)
     except Exception:
-        log.exception("generation crashed", extra=_ids(response, writer.attempt))
+        log.exception("generation crashed", extra=job.ids)
         error = "the worker failed while generating this response"
     finally:
         if not superseded:
+            response.first_token_at = first_token_at
             finish_response(
                 response,
                 status,
@@ -123,7 +149,4 @@ def _stream_into(response: Response, writer: streams.SlotWriter, heartbeat: Hear
                 token_count=writer.seq,
                 attempt=writer.attempt,
             )
-            log.info(
-                "generation ended",
-                extra={**_ids(response, writer.attempt), "status": status, "tokens": writer.seq},
-            )
+            log.info("generation ended", extra={**job.ids, "status": status, "tokens": writer.seq})
