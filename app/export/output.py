@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 _BUFFER = 1 << 20
-
-
-def _umask_mode() -> int:
-    """The mode a plainly created file gets (mkstemp's files are private, 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -28,13 +21,14 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     Until then the data goes to a hidden temporary file in the same folder; on any
     error or interruption that file is removed and `path` keeps what it held before.
     """
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    # The file is created inside the try, so even a signal that lands while it is
+    # being created is followed by its removal.
     try:
-        with os.fdopen(fd, "wb", buffering=_BUFFER) as file:
+        with open(temporary, "xb", buffering=_BUFFER) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, _umask_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,124 @@
+"""The statistics as text for a terminal, and as a leaderboard plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.export.output import atomic_file
+from app.stats import Stats
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def render(stats: Stats) -> str:
+    """The report printed by `flask preferences stats`."""
+    lines = [
+        f"Votes: {stats.votes:,} on {stats.paired_turns:,} paired turns "
+        f"(vote rate {_rate(stats.vote_rate)} votes per paired turn)",
+        "",
+        f"  {'trigger':<12}{'paired turns':>14}{'votes':>10}{'vote rate':>11}",
+    ]
+    for row in stats.by_trigger:
+        lines.append(
+            f"  {row.trigger:<12}{row.paired_turns:>14,}{row.votes:>10,}{_rate(row.vote_rate):>11}"
+        )
+    lines += ["", f"  {'choice':<12}{'votes':>10}{'share':>9}"]
+    for choice, n in stats.by_choice.items():
+        share = n / stats.votes if stats.votes else None
+        lines.append(f"  {choice:<12}{n:>10,}{_percent(share):>9}")
+    lines += ["", _position_bias(stats), ""]
+    lines += _leaderboard(stats)
+    return "\n".join(lines)
+
+
+def _position_bias(stats: Stats) -> str:
+    bias = stats.position_bias
+    if not bias.decisive_votes:
+        return "Position bias: no decisive (a or b) votes yet."
+    low, high = bias.ci95
+    verdict = "no significant position bias"
+    if low > 0.5:
+        verdict = "slot A is favoured"
+    elif high < 0.5:
+        verdict = "slot B is favoured"
+    return (
+        f"Position bias: A wins {_percent(bias.a_share)} of {bias.decisive_votes:,} decisive "
+        f"votes (95% CI {_percent(low)}–{_percent(high)}): {verdict}."
+    )
+
+
+def _leaderboard(stats: Stats) -> list[str]:
+    if not stats.leaderboard:
+        return ["Leaderboard: no votes between two different competitors yet."]
+    width = max(len(stats.leaderboard_by), *(len(r.competitor) for r in stats.leaderboard))
+    lines = [
+        f"Leaderboard by {stats.leaderboard_by}: Bradley-Terry rating (400-point scale, "
+        f"base 1000), 95% CI from {stats.bootstrap_rounds:,} bootstrap rounds",
+        f"  {'#':>2}  {stats.leaderboard_by:<{width}}  {'rating':>6}  {'95% CI':>11}  "
+        f"{'win rate':>8}  {'battles':>8}  {'W-L-T':>11}  {'both-bad':>8}",
+    ]
+    for rank, row in enumerate(stats.leaderboard, 1):
+        if row.rating is None:
+            rating, ci = "—", "—"
+        else:
+            rating, ci = f"{row.rating:.0f}", f"{row.ci95[0]:.0f} – {row.ci95[1]:.0f}"
+        record = f"{row.wins}-{row.losses}-{row.ties}"
+        lines.append(
+            f"  {rank:>2}  {row.competitor:<{width}}  {rating:>6}  {ci:>11}  "
+            f"{_percent(row.win_rate):>8}  {row.battles:>8,}  {record:>11}  {row.both_bad:>8,}"
+        )
+    lines.append(
+        "  A tie counts as half a win; both-bad votes are counted apart and left out of "
+        "ratings and win rates."
+    )
+    if stats.same_competitor_votes:
+        lines.append(
+            f"  {stats.same_competitor_votes:,} votes between a competitor and itself are left out."
+        )
+    return lines
+
+
+def plot(stats: Stats, path: Path) -> None:
+    """Draw the leaderboard's ratings and 95 % intervals to a PNG file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    rows = [r for r in stats.leaderboard if r.rating is not None]
+    rows.reverse()  # matplotlib draws the first row at the bottom: best goes on top
+    ratings = [r.rating for r in rows]
+    below = [r.rating - r.ci95[0] for r in rows]
+    above = [r.ci95[1] - r.rating for r in rows]
+    labels = [f"{r.competitor}  ({r.battles:,} battles)" for r in rows]
+
+    figure, axes = pyplot.subplots(figsize=(8, 1.2 + 0.5 * len(rows)), layout="constrained")
+    positions = range(len(rows))
+    axes.errorbar(ratings, positions, xerr=[below, above], fmt="o", capsize=4, color="tab:blue")
+    axes.axvline(1000, color="grey", linewidth=0.8, linestyle="--")
+    for y, row in zip(positions, rows, strict=True):
+        axes.annotate(
+            f"{row.rating:.0f}",
+            (row.rating, y),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize=8,
+        )
+    axes.set_yticks(list(positions), labels)
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.set_xlabel("Bradley-Terry rating (400-point scale, base 1000), 95% bootstrap CI")
+    axes.set_ylabel(stats.leaderboard_by.capitalize())
+    axes.set_title(f"Duet preference leaderboard ({stats.votes:,} votes)")
+    axes.grid(axis="x", alpha=0.3)
+    try:
+        with atomic_file(path) as file:
+            figure.savefig(file, dpi=150, format="png")
+    finally:
+        pyplot.close(figure)
