@@ -55,25 +55,19 @@ class Process:
         self._log.close()
 
 
+def redis_server(port: int, workdir: Path) -> subprocess.Popen:
+    """Start a throwaway redis-server on `port` that keeps nothing on disk."""
+    return subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def start_private_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
     """A redis-server of the test run's own on a free port, so runs never share data."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    server = redis_server(port, workdir)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 from tests.client import DuetClient
 from tests.conftest import stack_env
 from tests.fake_llm import expected_text
-from tests.stack import free_port, start_web, start_worker
+from tests.stack import free_port, redis_server, start_web, start_worker
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
 
@@ -26,22 +25,7 @@ class RedisServer:
 
     def start(self) -> None:
         """Start it and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        self.process = redis_server(self.port, self.workdir)
         for _ in range(100):
             try:
                 import redis
