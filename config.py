@@ -170,6 +170,8 @@ class Config:
     # long a restart may wait for a worker.
     SLOT_RESTARTS = _int("SLOT_RESTARTS", 1, low=0)
     SLOT_RESTART_WAIT = _float("SLOT_RESTART_WAIT", 12.0, 1.0)
+    # How often each worker process looks for such slots when no socket is watching them.
+    SLOT_SWEEP_INTERVAL = _float("SLOT_SWEEP_INTERVAL", 10.0, 0.5)
     # Second sampling setting of a pair when only one endpoint is configured.
     ALTERNATE_PARAMS = _json_object("ALTERNATE_PARAMS", {"temperature": 1.2})
 

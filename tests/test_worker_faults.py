@@ -31,6 +31,7 @@ def fault_stack(database_url, endpoints, run_dir, tmp_path):
         REDIS_URL=FAULT_REDIS_URL,
         SLOT_LEASE_SECONDS="2",
         SLOT_RESTART_WAIT="4",
+        SLOT_SWEEP_INTERVAL="1",
     )
     web, url = start_web(env, tmp_path, workers=1, threads=8)
     worker = start_worker(env, tmp_path, name="doomed")
@@ -98,4 +99,39 @@ def test_with_no_worker_left_the_slots_fail_within_the_bound(fault_stack):
     # lease 2 s + watch 3 s + restart wait 4 s + watch 3 s, with room for a slow machine
     assert waited < 45, waited
     assert [r["status"] for r in browser.turn(cid, turn["id"])["responses"]] == ["error"] * 2
+    browser.http.close()
+
+
+def test_a_dead_worker_s_slots_are_restarted_even_when_nobody_watches(
+    fault_stack, endpoints, database_url
+):
+    from sqlalchemy import create_engine, text
+
+    from config import normalise_database_url
+
+    env, url, processes, logs = fault_stack
+    browser = DuetClient(url)
+    cid = browser.new_conversation()
+    turn = browser.send(cid, "Unwatched #tokens=60 #delay=0.03", mode="pair")
+    _kill_once_streaming(browser, turn["id"], processes["worker"])  # then the page is closed
+    processes["worker"] = start_worker(env, logs, name="sweeper")
+
+    engine = create_engine(normalise_database_url(database_url))
+    query = text("SELECT slot, status, content FROM responses WHERE turn_id = :t ORDER BY slot")
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                rows = conn.execute(query, {"t": turn["id"]}).all()
+            if all(status != "streaming" for _, status, _ in rows):
+                break
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    assert [status for _, status, _ in rows] == ["done", "done"]
+    context = [{"role": "user", "content": "Unwatched #tokens=60 #delay=0.03"}]
+    for _, _, content in rows:
+        name = content[1 : content.index("]")]
+        params = next(e for e in endpoints if e["name"] == name)["params"]
+        assert content == expected_text(name, context, params)
     browser.http.close()
