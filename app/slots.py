@@ -73,7 +73,7 @@ def replay_from_database(response: Response) -> list[dict]:
 
 
 def watch_slots(responses: list[Response]) -> None:
-    """End or restart slots that cannot finish by themselves (run by relays and reads).
+    """End or restart slots that cannot finish by themselves (run by relays and worker sweeps).
 
     - Never started within GENERATION_QUEUE_TIMEOUT: `error` (no worker is running).
     - Started, but its lease lapsed (the worker died): queue one new attempt, which

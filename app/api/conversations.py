@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import current_app, jsonify
-from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.api import bp, generation_limit
@@ -13,12 +10,9 @@ from app.api.body import choice_field, json_body, text_field
 from app.api.serializers import conversation_detail, conversation_summary, turn_started_json
 from app.extensions import db
 from app.identity import client_id
-from app.models import STREAMING, Conversation
+from app.models import Conversation
 from app.ownership import own_conversation
-from app.slots import watch_slots
 from app.turns import MODES, start_turn
-
-log = logging.getLogger(__name__)
 
 
 @bp.post("/conversations")
@@ -50,12 +44,6 @@ def list_conversations():
 def get_conversation(cid: str):
     """One conversation with its turns."""
     conversation = own_conversation(cid, client_id())
-    streaming = [r for t in conversation.turns for r in t.responses if r.status == STREAMING]
-    if streaming:  # a slot whose worker died ends (or restarts) even with no socket open
-        try:
-            watch_slots(streaming)
-        except RedisError:
-            log.warning("watchdog skipped: Redis unreachable", extra={"conversation": cid})
     return jsonify(conversation_detail(conversation))
 
 
