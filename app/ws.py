@@ -40,7 +40,9 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
 
     def fallback(slot: str) -> list[dict]:
         db.session.refresh(by_slot[slot])
-        return slots.replay_from_database(by_slot[slot])
+        events = slots.replay_from_database(by_slot[slot])
+        db.session.rollback()  # a socket holds no database connection while it waits
+        return events
 
     def watch(pending: list[str]) -> None:
         slots.watch_slots([by_slot[s] for s in pending])
