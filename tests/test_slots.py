@@ -1,0 +1,47 @@
+"""The watchdog, driven directly: slots that can no longer finish by themselves end once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from app import streams
+from app.extensions import db, redis_client
+from app.models import Response
+from app.slots import watch_slots
+
+
+def _queued_turn(client) -> str:
+    cid = client.post("/api/conversations", json={}).get_json()["id"]
+    return client.post(f"/api/conversations/{cid}/turns", json={"content": "hi"}).get_json()["id"]
+
+
+@pytest.mark.settings(GENERATION_QUEUE_TIMEOUT=1)
+def test_a_slot_no_worker_starts_ends_in_error_once(app, client):
+    tid = _queued_turn(client)  # no worker consumes the in-process app's queue
+    with app.app_context():
+        responses = list(db.session.scalars(db.select(Response).filter_by(turn_id=tid)))
+        watch_slots(responses)
+        assert responses[0].status == "streaming"  # not yet past the timeout
+        time.sleep(1.2)
+        watch_slots(responses)
+        watch_slots(responses)  # a second watchdog (another socket, a sweep) changes nothing
+        assert responses[0].status == "error"
+        assert "no worker started the generation within 1 s" in responses[0].error
+        events = [json.loads(e) for e in streams.buffered_events(redis_client.get(), tid, "a")]
+    assert events == [{"type": "error", "slot": "a", "message": responses[0].error}]
+
+
+def test_an_end_saved_but_never_published_is_published(app, client):
+    tid = _queued_turn(client)
+    with app.app_context():
+        response = db.session.scalars(db.select(Response).filter_by(turn_id=tid)).one()
+        # The ender claimed the slot and committed, then died before publishing.
+        assert streams.claim_terminal(redis_client.get(), tid, "a", 60)
+        response.status, response.content, response.finish_reason = "done", "", "stop"
+        db.session.commit()
+        watch_slots([response])
+        events = [json.loads(e) for e in streams.buffered_events(redis_client.get(), tid, "a")]
+    assert events == [{"type": "done", "slot": "a", "seq": 0, "finish_reason": "stop"}]
