@@ -6,7 +6,11 @@ from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy.orm import DeclarativeBase
+
+from app.fanout import Fanout
 
 
 class Base(DeclarativeBase):
@@ -31,10 +35,25 @@ class RedisClient:
             health_check_interval=30,
             retry_on_timeout=True,
         )
+        # The process's one pub/sub connection. It must not reconnect by itself: messages
+        # published while it was away would be missed silently, so a drop is reported to
+        # the relays, which follow again and catch up from the buffers.
+        subscriber = Redis.from_url(
+            app.config["REDIS_URL"],
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0),
+        )
+        app.extensions["fanout"] = Fanout(subscriber)
 
     def get(self) -> Redis:
         """The current app's Redis client."""
         return current_app.extensions["redis"]
+
+    def fanout(self) -> Fanout:
+        """The current app's shared subscription, which relays follow turns through."""
+        return current_app.extensions["fanout"]
 
 
 redis_client = RedisClient()

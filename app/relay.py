@@ -8,10 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from redis import Redis
-from redis.client import PubSub
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.fanout import Fanout, Follower, Lost
 from app.streams import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dump
 
 
@@ -25,14 +23,17 @@ class _SlotState:
 class Relay:
     """Yields the JSON strings to send for a turn's slots, ending with `{"type": "end"}`.
 
-    It subscribes first and waits for the confirmation, then replays the buffers, then
-    follows the channel, deduplicating by seq; a gap in seqs (a lost live message) is
-    filled from the buffer. `fallback(slot)` gives the events of a slot whose buffer has
-    expired; `watch(pending)` runs every `watch_every` seconds while slots are pending (the
-    watchdog that ends or restarts slots that lost their worker).
+    It follows the turn's channel through the process's `fanout` first (which returns once
+    Redis confirmed the subscription), then replays the buffers, then relays the live
+    messages, deduplicating by seq; a gap in seqs (a lost live message) is filled from the
+    buffer, and so is a dropped subscription, once it is followed again. `fallback(slot)`
+    gives the events of a slot whose buffer has expired; `watch(pending)` runs every
+    `watch_every` seconds while slots are pending (the watchdog that ends or restarts slots
+    that lost their worker).
     """
 
     redis: Redis
+    fanout: Fanout
     turn_id: str
     slots: Iterable[str]
     after: dict[str, int] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class Relay:
 
     def __post_init__(self) -> None:
         self.state = {s: _SlotState(held=max(0, self.after.get(s, 0))) for s in self.slots}
+        self._follower: Follower | None = None
 
     def _accept(self, raw: str) -> tuple[bool, bool]:
         """Decide on one event: (send it, a gap was seen)."""
@@ -86,24 +88,13 @@ class Relay:
         return [s for s, st in self.state.items() if not st.ended]
 
     def __iter__(self) -> Iterator[str]:
-        pubsub = self.redis.pubsub()
+        self._follower = self.fanout.follow(channel(self.turn_id))
         try:
-            yield from self._follow(pubsub)
+            yield from self._follow()
         finally:
-            pubsub.close()
+            self._follower.close()
 
-    def _subscribe(self, pubsub: PubSub) -> None:
-        # Only once Redis confirms is every later publish sure to reach us.
-        pubsub.subscribe(channel(self.turn_id))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=1.0)
-            if message and message["type"] == "subscribe":
-                return
-        raise RedisTimeoutError("no subscribe confirmation from Redis")
-
-    def _follow(self, pubsub: PubSub) -> Iterator[str]:
-        self._subscribe(pubsub)
+    def _follow(self) -> Iterator[str]:
         yield from self._replay()
         last_message = last_watch = time.monotonic()
         while self._pending() and self.is_open():
@@ -112,23 +103,22 @@ class Relay:
                 last_watch = now
                 self.watch(self._pending())
             try:
-                message = pubsub.get_message(timeout=self.poll)
-            except (RedisConnectionError, RedisTimeoutError):
-                # The subscription dropped (Redis restart, slow-subscriber limit): renew it
-                # and catch up from the buffer, which holds everything.
-                pubsub.reset()
-                self._subscribe(pubsub)
+                message = self._follower.get(timeout=self.poll)
+            except Lost:
+                # The subscription dropped (Redis restart, slow-subscriber limit): follow
+                # again and catch up from the buffer, which holds everything.
+                self._follower = self.fanout.follow(channel(self.turn_id))
                 yield from self._replay()
                 continue
-            if message is None or message["type"] != "message":
+            if message is None:
                 if time.monotonic() - last_message >= self.replay_when_idle:
                     last_message = time.monotonic()
                     yield from self._replay()  # cheap insurance against a lost message
                 continue
             last_message = time.monotonic()
-            send, gap = self._accept(message["data"])
+            send, gap = self._accept(message)
             if send:
-                yield message["data"]
+                yield message
             elif gap:
                 yield from self._replay()
         if not self._pending():

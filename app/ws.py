@@ -50,6 +50,7 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
 
     return Relay(
         redis=redis_client.get(),
+        fanout=redis_client.fanout(),
         turn_id=turn.id,
         slots=sorted(by_slot),
         after=after,

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from app import streams
+from app.fanout import Fanout
 from app.relay import Relay
 from tests.conftest import APP_REDIS_URL
 
@@ -22,6 +23,14 @@ def r() -> redis.Redis:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def fan(r: redis.Redis) -> Fanout:
+    """The shared subscription, as a web process has one."""
+    fanout = Fanout(redis.Redis.from_url(APP_REDIS_URL, decode_responses=True), poll=0.05)
+    yield fanout
+    fanout.close()
 
 
 def _writer(r: redis.Redis, tid: str, slot: str) -> streams.SlotWriter:
@@ -38,40 +47,40 @@ def _collect(relay: streams.Relay) -> list[dict]:
     return [json.loads(raw) for raw in relay]
 
 
-def test_relay_replays_a_finished_slot_then_ends(r):
+def test_relay_replays_a_finished_slot_then_ends(r, fan):
     writer = _writer(r, "t1", "a")
     for piece in ["Hé", "llo", " 🎉"]:
         assert writer.token(piece)
     _finish(r, "t1", "a", writer.seq)
 
-    events = _collect(Relay(r, "t1", ["a"]))
+    events = _collect(Relay(r, fan, "t1", ["a"]))
 
     assert [e["type"] for e in events] == ["token", "token", "token", "done", "end"]
     assert "".join(e["text"] for e in events if e["type"] == "token") == "Héllo 🎉"
     assert events[3]["seq"] == 3
 
 
-def test_relay_resumes_after_the_given_seq(r):
+def test_relay_resumes_after_the_given_seq(r, fan):
     writer = _writer(r, "t2", "a")
     for i in range(10):
         writer.token(str(i))
     _finish(r, "t2", "a", writer.seq)
 
-    events = _collect(Relay(r, "t2", ["a"], after={"a": 7}))
+    events = _collect(Relay(r, fan, "t2", ["a"], after={"a": 7}))
 
     assert [e.get("seq") for e in events if e["type"] == "token"] == [8, 9, 10]
     assert events[-2]["type"] == "done" and events[-1]["type"] == "end"
 
 
 @pytest.mark.timeout(60)
-def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r):
+def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r, fan):
     """Subscribe-then-replay: a relay that starts while tokens are being published gets all."""
     total = 400
     text = [f"<{i}é>" for i in range(1, total + 1)]
     results: list[list[dict]] = []
 
     def follow() -> None:
-        results.append(_collect(Relay(r, "race", ["a", "b"], poll=0.05)))
+        results.append(_collect(Relay(r, fan, "race", ["a", "b"], poll=0.05)))
 
     def write(slot: str) -> None:
         writer = _writer(r, "race", slot)
@@ -121,21 +130,21 @@ def test_a_terminal_event_is_published_only_once(r):
     assert events == [{"type": "cancelled", "slot": "a"}]
 
 
-def test_relay_uses_the_fallback_when_the_buffer_has_expired(r):
+def test_relay_uses_the_fallback_when_the_buffer_has_expired(r, fan):
     fallback = {
         "a": [streams.token_event("a", 1, "from the database"), streams.done_event("a", 1, "stop")]
     }
-    events = _collect(Relay(r, "gone", ["a"], fallback=fallback.__getitem__))
+    events = _collect(Relay(r, fan, "gone", ["a"], fallback=fallback.__getitem__))
     assert events[0]["text"] == "from the database"
     assert [e["type"] for e in events] == ["token", "done", "end"]
 
 
 @pytest.mark.timeout(30)
-def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r):
+def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r, fan):
     """A gap in live seqs (a dropped pub/sub message) is filled from the buffer."""
     writer = _writer(r, "gap", "a")
     writer.token("one")
-    relay = iter(Relay(r, "gap", ["a"], poll=0.05))
+    relay = iter(Relay(r, fan, "gap", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # Write token 2 to the buffer only, as if its live message had been lost, then token 3.
     r.rpush(streams.buffer_key("gap", "a"), json.dumps(streams.token_event("a", 2, "two")))
@@ -148,7 +157,7 @@ def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r):
 
 
 @pytest.mark.timeout(30)
-def test_relay_runs_the_watchdog_while_slots_are_pending(r):
+def test_relay_runs_the_watchdog_while_slots_are_pending(r, fan):
     calls = []
 
     def watch(pending: list[str]) -> None:
@@ -156,23 +165,23 @@ def test_relay_runs_the_watchdog_while_slots_are_pending(r):
         if streams.claim_terminal(r, "idle", "a", 60):
             streams.emit_terminal(r, "idle", streams.error_event("a", "worker lost"), 60)
 
-    events = _collect(Relay(r, "idle", ["a"], watch=watch, poll=0.05, watch_every=0.2))
+    events = _collect(Relay(r, fan, "idle", ["a"], watch=watch, poll=0.05, watch_every=0.2))
     assert calls and calls[0] == ["a"]
     assert events == [{"type": "error", "slot": "a", "message": "worker lost"}, {"type": "end"}]
 
 
-def test_relay_stops_when_the_socket_closes(r):
+def test_relay_stops_when_the_socket_closes(r, fan):
     closed = threading.Event()
     closed.set()
-    events = _collect(Relay(r, "t5", ["a"], is_open=lambda: not closed.is_set()))
+    events = _collect(Relay(r, fan, "t5", ["a"], is_open=lambda: not closed.is_set()))
     assert events == []  # no `end`: the slot never finished
 
 
 @pytest.mark.timeout(30)
-def test_a_done_event_never_overtakes_missing_tokens(r):
+def test_a_done_event_never_overtakes_missing_tokens(r, fan):
     writer = _writer(r, "tail", "a")
     writer.token("one")
-    relay = iter(Relay(r, "tail", ["a"], poll=0.05))
+    relay = iter(Relay(r, fan, "tail", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # The last token reaches the buffer but its live message is lost; then `done` arrives.
     r.rpush(streams.buffer_key("tail", "a"), json.dumps(streams.token_event("a", 2, "two")))
@@ -182,7 +191,7 @@ def test_a_done_event_never_overtakes_missing_tokens(r):
     assert rest[0]["text"] == "two"
 
 
-def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r):
+def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r, fan):
     first = _writer(r, "again", "a")
     assert first.token("old text")
     r.delete("duet:turn:{again}:lease:a")  # the first attempt's worker died
@@ -194,7 +203,7 @@ def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r):
     assert streams.claim_terminal(r, "again", "a", 60, attempt=2)
     streams.emit_terminal(r, "again", streams.done_event("a", 1, "stop"), 60)
 
-    events = _collect(Relay(r, "again", ["a"], after={"a": 1}))  # held the old "old text"
+    events = _collect(Relay(r, fan, "again", ["a"], after={"a": 1}))  # held the old "old text"
 
     assert [e["type"] for e in events] == ["reset", "token", "done", "end"]
     assert events[1] == {"type": "token", "slot": "a", "seq": 1, "text": "new"}

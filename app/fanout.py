@@ -1,0 +1,189 @@
+"""One Redis subscription per web process, fanned out to the sockets that follow a turn.
+
+A socket does not open a pub/sub connection of its own: it asks the process's `Fanout` to
+`follow` a channel and gets a `Follower`, a queue that a single reader thread fills with
+the channel's messages. The first follower of a channel subscribes it, the last one to
+leave unsubscribes it. `follow` returns only once Redis has confirmed the subscription,
+so every message published afterwards reaches the follower (the relay then replays the
+buffer and deduplicates by seq).
+
+When the connection drops (a Redis restart, or Redis disconnecting a slow subscriber), every
+follower is told (`Lost`), the channels are forgotten, and the next `follow` opens a new
+connection: the relay follows again and catches up from the buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from redis import Redis
+from redis.client import PubSub
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TIMEOUT = 10.0  # seconds to wait for Redis to confirm a subscription
+
+
+class Lost(RedisError):
+    """The process's subscription dropped; messages may have been missed."""
+
+
+_LOST = object()  # the marker a follower's queue receives when the connection drops
+
+
+@dataclass(eq=False)
+class Follower:
+    """A socket's view of one channel: the raw messages, in the order Redis sent them."""
+
+    fanout: Fanout
+    channel: str
+    lost: bool = False  # set, with a marker in the queue, when the connection drops
+    _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+
+    def get(self, timeout: float) -> str | None:
+        """The next message, or None after `timeout` seconds; raises Lost if it dropped."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if item is _LOST:
+            raise Lost("the Redis subscription dropped")
+        return item
+
+    def close(self) -> None:
+        """Stop following (the channel is unsubscribed once nobody follows it)."""
+        self.fanout._leave(self)
+
+
+@dataclass(eq=False)
+class _Channel:
+    followers: set[Follower] = field(default_factory=set)
+    confirmed: threading.Event = field(default_factory=threading.Event)
+
+
+class Fanout:
+    """The process's pub/sub connection and its reader thread, started on first use."""
+
+    def __init__(self, redis: Redis, poll: float = 1.0) -> None:
+        self._redis = redis
+        self._poll = poll
+        self._lock = threading.Lock()  # guards everything below, and orders (un)subscribes
+        self._channels: dict[str, _Channel] = {}
+        # The entries whose SUBSCRIBE awaits Redis's confirmation, per channel, in the order
+        # sent: Redis confirms in that order, so a stale confirmation never confirms a newer
+        # entry of the same channel.
+        self._awaiting: dict[str, deque[_Channel]] = {}
+        self._pubsub: PubSub | None = None
+        self._pid = os.getpid()
+
+    def follow(self, channel: str) -> Follower:
+        """Follow `channel`, once Redis confirms the subscription; raises RedisError."""
+        follower = Follower(self, channel)
+        with self._lock:
+            pubsub = self._connection()
+            entry = self._channels.get(channel)
+            if entry is None:
+                entry = self._channels[channel] = _Channel()
+                self._awaiting.setdefault(channel, deque()).append(entry)
+                try:
+                    pubsub.subscribe(channel)
+                except RedisError:
+                    self._drop(pubsub)
+                    raise
+            entry.followers.add(follower)
+        if not entry.confirmed.wait(CONFIRM_TIMEOUT):
+            self._leave(follower)
+            raise RedisTimeoutError("no subscribe confirmation from Redis")
+        if follower.lost:
+            raise Lost("the Redis subscription dropped")  # while waiting for the confirmation
+        return follower
+
+    def _leave(self, follower: Follower) -> None:
+        with self._lock:
+            entry = self._channels.get(follower.channel)
+            if entry is None or follower not in entry.followers:
+                return
+            entry.followers.discard(follower)
+            if entry.followers:
+                return
+            del self._channels[follower.channel]
+            if self._pubsub is not None:
+                try:
+                    self._pubsub.unsubscribe(follower.channel)
+                except RedisError:
+                    self._drop(self._pubsub)
+
+    def _connection(self) -> PubSub:
+        """The live PubSub, opened (with its reader thread) when there is none. Under lock."""
+        if self._pid != os.getpid():  # forked (gunicorn): the parent's connection is not ours
+            self._pid, self._pubsub = os.getpid(), None
+            self._channels.clear()
+            self._awaiting.clear()
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub()
+            thread = threading.Thread(
+                target=self._read, args=(self._pubsub,), daemon=True, name="redis-fanout"
+            )
+            thread.start()
+        return self._pubsub
+
+    def _read(self, pubsub: PubSub) -> None:
+        """The reader thread: hand each message to the channel's followers, until it drops."""
+        while True:
+            with self._lock:
+                if self._pubsub is not pubsub:
+                    return
+            try:
+                message = pubsub.get_message(timeout=self._poll)
+            except (RedisError, OSError, ValueError) as exc:
+                with self._lock:
+                    if self._pubsub is pubsub:  # not closed on purpose
+                        log.warning("redis subscription dropped: %s", exc)
+                        self._drop(pubsub)
+                return
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict) -> None:
+        kind, channel = message["type"], message["channel"]
+        with self._lock:
+            if kind == "message":
+                entry = self._channels.get(channel)
+                if entry is not None:
+                    for follower in entry.followers:
+                        follower._queue.put(message["data"])
+            elif kind == "subscribe":
+                awaiting = self._awaiting.get(channel)
+                if awaiting:
+                    awaiting.popleft().confirmed.set()
+                    if not awaiting:
+                        del self._awaiting[channel]
+
+    def _drop(self, pubsub: PubSub) -> None:
+        """Forget a broken connection and tell every follower. Under lock."""
+        if self._pubsub is not pubsub:
+            return
+        self._pubsub = None
+        for entry in self._channels.values():
+            for follower in entry.followers:
+                follower.lost = True
+                follower._queue.put(_LOST)
+            entry.confirmed.set()  # wake a follow() waiting for it; it then sees _LOST
+        self._channels.clear()
+        self._awaiting.clear()
+        with contextlib.suppress(RedisError, OSError):
+            pubsub.close()
+
+    def close(self) -> None:
+        """Close the connection (the reader thread then ends); followers are told."""
+        with self._lock:
+            if self._pubsub is not None:
+                self._drop(self._pubsub)

@@ -1,0 +1,139 @@
+"""The shared subscription against real Redis: one connection, exact fan-out, drops reported."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import redis
+
+from app import streams
+from app.fanout import Fanout, Lost
+from app.relay import Relay
+from tests.conftest import APP_REDIS_URL
+
+
+@pytest.fixture
+def r() -> redis.Redis:
+    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def fan(r: redis.Redis) -> Fanout:
+    fanout = Fanout(redis.Redis.from_url(APP_REDIS_URL, decode_responses=True), poll=0.05)
+    yield fanout
+    fanout.close()
+
+
+def _pubsub_clients(r: redis.Redis) -> int:
+    """Subscribers on this test's database (the session's app stack uses another one)."""
+    db = r.connection_pool.connection_kwargs["db"]
+    return len([c for c in r.client_list(_type="pubsub") if c["db"] == str(db)])
+
+
+def _kill_subscribers(r: redis.Redis) -> None:
+    db = r.connection_pool.connection_kwargs["db"]
+    for client in r.client_list(_type="pubsub"):
+        if client["db"] == str(db):
+            r.client_kill_filter(_id=client["id"])
+
+
+def _drain(follower, count: int, timeout: float = 5.0) -> list[str]:
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        message = follower.get(timeout=0.1)
+        if message is not None:
+            got.append(message)
+    return got
+
+
+@pytest.mark.timeout(30)
+def test_many_followers_share_one_connection_and_get_only_their_channel(r, fan):
+    followers = {(c, i): fan.follow(f"ch{c}") for c in range(10) for i in range(2)}
+    assert _pubsub_clients(r) == 1
+    assert sorted(r.pubsub_channels()) == sorted(f"ch{c}" for c in range(10))
+    for n in range(50):
+        for c in range(10):
+            r.publish(f"ch{c}", f"{c}:{n}")
+    for (c, _), follower in followers.items():
+        assert _drain(follower, 50) == [f"{c}:{n}" for n in range(50)]
+        assert follower.get(timeout=0.05) is None  # nothing of another channel
+    for follower in followers.values():
+        follower.close()
+    assert r.pubsub_channels() == []
+
+
+@pytest.mark.timeout(60)
+def test_following_right_after_the_last_follower_left_is_confirmed_for_real(r, fan):
+    """Unsubscribe and subscribe race on one channel: a follow returns only once Redis has
+    the new subscription, so a message published right after it always arrives."""
+    for n in range(300):
+        follower = fan.follow("flip")
+        r.publish("flip", str(n))
+        assert follower.get(timeout=5) == str(n)
+        follower.close()
+
+
+@pytest.mark.timeout(30)
+def test_concurrent_follows_of_one_channel_all_receive(r, fan):
+    followers = []
+    lock = threading.Lock()
+
+    def join() -> None:
+        follower = fan.follow("shared")
+        with lock:
+            followers.append(follower)
+
+    threads = [threading.Thread(target=join) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(followers) == 20
+    r.publish("shared", "hello")
+    assert all(f.get(timeout=5) == "hello" for f in followers)
+    assert r.pubsub_numsub("shared") == [("shared", 1)]
+
+
+@pytest.mark.timeout(30)
+def test_a_dropped_connection_is_reported_and_a_new_follow_reconnects(r, fan):
+    follower = fan.follow("drop")
+    _kill_subscribers(r)  # what Redis does to a slow subscriber
+    with pytest.raises(Lost):
+        while follower.get(timeout=5) is not None:
+            pass
+    again = fan.follow("drop")
+    r.publish("drop", "after")
+    assert again.get(timeout=5) == "after"
+    assert _pubsub_clients(r) == 1
+
+
+@pytest.mark.timeout(30)
+def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, fan):
+    attempt = streams.begin_attempt(r, "gap", "a", lease_ms=60_000, ttl=60, max_attempts=2)
+    writer = streams.SlotWriter(r, "gap", "a", 60, attempt, 60_000)
+    writer.token("one ")
+    relay = iter(Relay(r, fan, "gap", ["a"], poll=0.05))
+    assert json.loads(next(relay))["text"] == "one "
+    _kill_subscribers(r)
+    time.sleep(0.2)  # the reader thread notices, nobody is subscribed now
+    for piece in ("two ", "three"):
+        writer.token(piece)
+    assert streams.claim_terminal(r, "gap", "a", 60)
+    streams.emit_terminal(r, "gap", streams.done_event("a", writer.seq, "stop"), 60)
+    rest = [json.loads(raw) for raw in relay]
+    assert [e["type"] for e in rest] == ["token", "token", "done", "end"]
+    assert "".join(e.get("text", "") for e in rest) == "two three"
+
+
+def test_follow_raises_when_redis_is_unreachable():
+    dead = Fanout(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
+    with pytest.raises(redis.RedisError):
+        dead.follow("nowhere")
