@@ -19,11 +19,12 @@ import json
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
 
-# KEYS: final, lease, attempt, buffer.
+# KEYS: final, lease, attempt, buffer, last seq.
 # ARGV: channel, lease ms, ttl s, slot, max attempts, '1' if the slot was started before.
 _BEGIN_ATTEMPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -31,6 +32,7 @@ local attempt = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 if attempt > tonumber(ARGV[5]) then return -attempt end
 redis.call('SET', KEYS[2], attempt, 'PX', ARGV[2])
+redis.call('DEL', KEYS[5])
 if attempt > 1 or ARGV[6] == '1' then
   local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt})
   redis.call('DEL', KEYS[4])
@@ -41,10 +43,13 @@ end
 return attempt
 """
 
-# KEYS: buffer, final, lease. ARGV: channel, event, ttl s, attempt, lease ms.
+# KEYS: buffer, final, lease, last seq. ARGV: channel, event, ttl s, attempt, lease ms, seq.
+# A call that is sent again (a client retrying after a timeout) appends nothing twice.
 _APPEND_TOKEN = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[6]) then return 1 end
+redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[3])
 redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
@@ -87,12 +92,21 @@ return n
 _scripts: dict[str, Script] = {}
 
 
-def _call(redis: Redis, source: str, keys: list[str], args: list) -> object:
-    """Run a Lua script by its SHA (EVALSHA), loading it once per Redis server."""
+def _script(redis: Redis, source: str) -> Script:
     script = _scripts.get(source)
     if script is None:
         script = _scripts[source] = redis.register_script(source)
-    return script(keys=keys, args=args, client=redis)
+    return script
+
+
+def _call(redis: Redis, source: str, keys: list[str], args: list) -> object:
+    """Run a Lua script by its SHA (EVALSHA), loading it once per Redis server."""
+    return _script(redis, source)(keys=keys, args=args, client=redis)
+
+
+def load_scripts(redis: Redis) -> None:
+    """Load the token script into Redis (staged calls use its SHA and do not load it)."""
+    _script(redis, _APPEND_TOKEN).sha = redis.script_load(_APPEND_TOKEN)
 
 
 def _key(turn_id: str, name: str, slot: str | None = None) -> str:
@@ -152,17 +166,33 @@ class SlotWriter:
 
     def token(self, text: str) -> bool:
         """Append a token; False once the slot is claimed or the attempt superseded."""
-        event = token_event(self.slot, self.seq + 1, text)
-        keys = [
-            buffer_key(self.turn_id, self.slot),
-            _key(self.turn_id, "final", self.slot),
-            _key(self.turn_id, "lease", self.slot),
-        ]
-        args = [channel(self.turn_id), dump(event), self.ttl, self.attempt, self.lease_ms]
+        keys, args = self._append(text)
         if not _call(self.redis, _APPEND_TOKEN, keys, args):
             return False
         self.seq += 1
         return True
+
+    def stage(self, pipe: Pipeline, text: str) -> None:
+        """Queue on `pipe` the append of `text` as the next token (seq + 1). Its result is 1
+        when appended (then call `appended`), 0 when refused, as with `token`; a Redis that
+        lost its scripts answers NoScriptError, and `load_scripts` fixes that."""
+        keys, args = self._append(text)
+        pipe.evalsha(_script(self.redis, _APPEND_TOKEN).sha, len(keys), *keys, *args)
+
+    def appended(self) -> None:
+        """Record that a staged token was appended."""
+        self.seq += 1
+
+    def _append(self, text: str) -> tuple[list, list]:
+        seq = self.seq + 1
+        keys = [
+            buffer_key(self.turn_id, self.slot),
+            _key(self.turn_id, "final", self.slot),
+            _key(self.turn_id, "lease", self.slot),
+            _key(self.turn_id, "seq", self.slot),
+        ]
+        event = dump(token_event(self.slot, seq, text))
+        return keys, [channel(self.turn_id), event, self.ttl, self.attempt, self.lease_ms, seq]
 
     def renew(self) -> bool:
         """Extend the lease (the heartbeat); False when this attempt no longer holds it."""
@@ -188,6 +218,7 @@ def begin_attempt(
         _key(turn_id, "lease", slot),
         _key(turn_id, "attempt", slot),
         buffer_key(turn_id, slot),
+        _key(turn_id, "seq", slot),
     ]
     args = [channel(turn_id), lease_ms, ttl, slot, max_attempts, "1" if restart else "0"]
     return int(_call(redis, _BEGIN_ATTEMPT, keys, args))

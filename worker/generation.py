@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -14,8 +15,19 @@ from app.models import DONE, ERROR, STREAMING, Response, utcnow
 from app.slots import finish_response
 from worker.heartbeat import Heartbeat
 from worker.llm import GenerationError, Timeouts, stream_chat
+from worker.publisher import Outbox, Publisher
 
 log = logging.getLogger(__name__)
+_publisher_lock = threading.Lock()
+
+
+def _publisher() -> Publisher:
+    """The process's token publisher, shared by every generation thread."""
+    extensions = current_app.extensions
+    with _publisher_lock:
+        if "publisher" not in extensions:
+            extensions["publisher"] = Publisher(redis_client.get())
+        return extensions["publisher"]
 
 
 def _timeouts() -> Timeouts:
@@ -94,14 +106,18 @@ def generate_response(response_id: str) -> None:
     # worker whose threads stream many slots at once.
     db.session.commit()
     with Heartbeat(writer) as heartbeat:
-        _stream_into(response, job, writer, heartbeat)
+        _stream_into(response, job, _publisher(), writer, heartbeat)
 
 
 def _stream_into(
-    response: Response, job: _Job, writer: streams.SlotWriter, heartbeat: Heartbeat
+    response: Response,
+    job: _Job,
+    publisher: Publisher,
+    writer: streams.SlotWriter,
+    heartbeat: Heartbeat,
 ) -> None:
     """Relay the model's chunks into the slot, then end it, whatever happens."""
-    parts: list[str] = []
+    outbox: Outbox = publisher.open(writer)
     first_token_at = None
     finish_reason: str | None = None
     status, error = ERROR, "the generation stopped unexpectedly"
@@ -122,11 +138,10 @@ def _stream_into(
         with closing(chunks):  # closing the generator closes the upstream connection
             for chunk in chunks:
                 if chunk.text:
-                    if heartbeat.lost.is_set() or not writer.token(chunk.text):
+                    if heartbeat.lost.is_set() or not publisher.send(outbox, chunk.text):
                         superseded = True  # cancelled, or ended or restarted elsewhere
                         return
                     first_token_at = first_token_at or utcnow()
-                    parts.append(chunk.text)
                 if chunk.finish_reason is not None:
                     finish_reason = chunk.finish_reason
         status, error = DONE, None
@@ -138,15 +153,21 @@ def _stream_into(
         error = "the worker failed while generating this response"
     finally:
         if not superseded:
+            try:
+                superseded = not publisher.flush(outbox)  # every queued token is written
+            except Exception as exc:
+                log.warning("tokens could not be published: %s", exc, extra=job.ids)
+                status, error = ERROR, "the response could not be streamed (Redis failed)"
+        if not superseded:
             response.first_token_at = first_token_at
             finish_response(
                 response,
                 status,
-                content="".join(parts),
+                content=outbox.text(),
                 seq=writer.seq,
                 finish_reason=finish_reason,
                 error=error,
-                token_count=writer.seq,
+                token_count=outbox.tokens,
                 attempt=writer.attempt,
             )
             log.info("generation ended", extra={**job.ids, "status": status, "tokens": writer.seq})

@@ -1,0 +1,121 @@
+"""The worker's batched token publisher against real Redis: exact, ordered, fenced."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import redis
+
+from app import streams
+from tests.conftest import APP_REDIS_URL
+from worker.publisher import Publisher
+
+
+@pytest.fixture
+def r() -> redis.Redis:
+    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _writer(r: redis.Redis, tid: str, slot: str = "a") -> streams.SlotWriter:
+    attempt = streams.begin_attempt(r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2)
+    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
+
+
+def _tokens(r: redis.Redis, tid: str, slot: str = "a") -> list[dict]:
+    return [json.loads(e) for e in streams.buffered_events(r, tid, slot)]
+
+
+@pytest.mark.timeout(60)
+def test_many_slots_at_once_get_their_exact_text_in_order(r):
+    publisher = Publisher(r)
+    pieces = [f"<{i}é🎉>" for i in range(300)]
+    outboxes = {}
+
+    def generate(n: int) -> None:
+        outbox = outboxes[n] = publisher.open(_writer(r, f"t{n}"))
+        for piece in pieces:
+            assert publisher.send(outbox, piece)
+        assert publisher.flush(outbox)
+
+    threads = [threading.Thread(target=generate, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    total_messages = 0
+    for n, outbox in outboxes.items():
+        events = _tokens(r, f"t{n}")
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert "".join(e["text"] for e in events) == "".join(pieces)
+        assert outbox.text() == "".join(pieces) and outbox.tokens == len(pieces)
+        assert outbox.writer.seq == len(events)
+        total_messages += len(events)
+    assert len(outboxes) == 40
+    # 12,000 tokens sent as fast as 40 threads can: what piled up went out together.
+    assert total_messages < 40 * len(pieces)
+
+
+@pytest.mark.timeout(30)
+def test_nothing_is_appended_once_the_slot_is_claimed(r):
+    publisher = Publisher(r)
+    outbox = publisher.open(_writer(r, "cut"))
+    assert publisher.send(outbox, "kept ")
+    assert publisher.flush(outbox)
+    assert streams.claim_terminal(r, "cut", "a", 60)  # the user pressed stop
+    publisher.send(outbox, "refused")
+    assert not publisher.flush(outbox)
+    assert not publisher.send(outbox, "later")
+    assert streams.buffered_text(r, "cut", "a") == ("kept ", 1)
+    assert outbox.text() == "kept "
+
+
+@pytest.mark.timeout(30)
+def test_a_redis_failure_is_raised_to_the_generation():
+    publisher = Publisher(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
+    writer = streams.SlotWriter(redis.Redis(host="127.0.0.1", port=1), "x", "a", 60, 1, 1000)
+    outbox = publisher.open(writer)
+    publisher.send(outbox, "lost")
+    with pytest.raises(redis.ConnectionError):
+        publisher.flush(outbox)
+    with pytest.raises(redis.ConnectionError):
+        publisher.send(outbox, "more")
+
+
+@pytest.mark.timeout(30)
+def test_tokens_still_go_out_after_redis_lost_its_scripts(r):
+    publisher = Publisher(r)
+    outbox = publisher.open(_writer(r, "flushed"))
+    assert publisher.send(outbox, "one ")
+    assert publisher.flush(outbox)
+    r.script_flush()  # a Redis restart forgets loaded scripts
+    assert publisher.send(outbox, "two")
+    assert publisher.flush(outbox)
+    assert streams.buffered_text(r, "flushed", "a") == ("one two", 2)
+
+
+def test_an_append_sent_twice_is_written_once(r):
+    """A client that retries after a timeout may send the same append again."""
+    writer = _writer(r, "twice")
+    streams.load_scripts(r)
+    pipe = r.pipeline(transaction=False)
+    writer.stage(pipe, "once")
+    writer.stage(pipe, "once")  # the same seq again
+    assert pipe.execute() == [1, 1]
+    writer.appended()
+    assert writer.token("then")
+    assert streams.buffered_text(r, "twice", "a") == ("oncethen", 2)
+
+
+def test_a_new_attempt_starts_counting_again(r):
+    first = _writer(r, "redo")
+    assert first.token("old") and first.token("er")
+    r.delete("duet:turn:{redo}:lease:a")  # its worker died
+    second = _writer(r, "redo")
+    assert second.token("new")
+    assert streams.buffered_text(r, "redo", "a") == ("new", 1)
