@@ -26,7 +26,8 @@ def _publisher() -> Publisher:
     extensions = current_app.extensions
     with _publisher_lock:
         if "publisher" not in extensions:
-            extensions["publisher"] = Publisher(redis_client.get())
+            window = current_app.config["STREAM_COALESCE_MS"] / 1000
+            extensions["publisher"] = Publisher(redis_client.get(), window)
         return extensions["publisher"]
 
 
