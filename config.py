@@ -177,10 +177,6 @@ class Config:
 
     # Redis buffers of streamed events, replayed to late or reconnecting sockets.
     STREAM_TTL = _int("STREAM_TTL", 24 * 3600)
-    # Milliseconds a slot's token may wait for the next ones, to go out together as one
-    # message: fewer messages per second through Redis and the sockets, for that much added
-    # latency. 0 sends each token at once (tokens still combine when a worker falls behind).
-    STREAM_COALESCE_MS = _float("STREAM_COALESCE_MS", 0.0, 0.0, 1000.0)
 
     # Rate limits (flask-limiter syntax, ";" between limits), kept in Redis. Generous for a
     # person, tight enough to stop a script.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import redis
@@ -120,20 +119,3 @@ def test_a_new_attempt_starts_counting_again(r):
     second = _writer(r, "redo")
     assert second.token("new")
     assert streams.buffered_text(r, "redo", "a") == ("new", 1)
-
-
-@pytest.mark.timeout(30)
-def test_a_coalescing_window_sends_a_slots_tokens_together(r):
-    publisher = Publisher(r, window=1.0)
-    outbox = publisher.open(_writer(r, "window"))
-    for piece in ("to", "ge", "ther"):
-        assert publisher.send(outbox, piece)
-    assert _tokens(r, "window") == []  # held for the window
-    deadline = time.monotonic() + 10
-    while not _tokens(r, "window") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [e["text"] for e in _tokens(r, "window")] == ["together"]
-    assert outbox.tokens == 3 and outbox.writer.seq == 1
-    publisher.send(outbox, "!")
-    assert publisher.flush(outbox)  # the end of the answer does not wait for the window
-    assert streams.buffered_text(r, "window", "a") == ("together!", 2)

@@ -26,8 +26,7 @@ def _publisher() -> Publisher:
     extensions = current_app.extensions
     with _publisher_lock:
         if "publisher" not in extensions:
-            window = current_app.config["STREAM_COALESCE_MS"] / 1000
-            extensions["publisher"] = Publisher(redis_client.get(), window)
+            extensions["publisher"] = Publisher(redis_client.get())
         return extensions["publisher"]
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -34,7 +33,6 @@ class Outbox:
 
     writer: SlotWriter
     texts: list[str] = field(default_factory=list)  # queued, not yet in a round
-    due: float = 0.0  # when the queued texts go out at the latest (time.monotonic)
     in_flight: bool = False
     refused: bool = False  # the slot was claimed (cancelled, ended) or the attempt superseded
     failure: Exception | None = None
@@ -47,15 +45,10 @@ class Outbox:
 
 
 class Publisher:
-    """One thread per worker process that writes queued tokens, one pipeline per round.
+    """One thread per worker process that writes queued tokens, one pipeline per round."""
 
-    With a `window` (seconds), a slot's first queued token waits up to that long for more,
-    so its tokens go out together: fewer, larger messages for a bounded added latency.
-    """
-
-    def __init__(self, redis: Redis, window: float = 0.0) -> None:
+    def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._window = window
         self._cond = threading.Condition()
         self._queued: dict[Outbox, None] = {}  # outboxes with texts, in arrival order
         self._thread: threading.Thread | None = None
@@ -73,8 +66,6 @@ class Publisher:
             return False
         with self._cond:
             self._start()
-            if not outbox.texts:
-                outbox.due = time.monotonic() + self._window
             outbox.texts.append(text)
             self._queued[outbox] = None
             self._cond.notify()
@@ -84,8 +75,6 @@ class Publisher:
         """Wait until everything sent for the slot is written; False if it was refused.
         Raises the Redis error that stopped a message."""
         with self._cond:
-            outbox.due = 0.0  # nothing more is coming: send what waits now
-            self._cond.notify_all()
             while outbox in self._queued or outbox.in_flight:
                 self._cond.wait()
         if outbox.failure is not None:
@@ -100,7 +89,10 @@ class Publisher:
     def _run(self) -> None:
         while True:
             with self._cond:
-                batch = self._wait_for_due()
+                while not self._queued:
+                    self._cond.wait()
+                batch = list(self._queued)
+                self._queued.clear()
                 messages, counts = [], []
                 for outbox in batch:
                     messages.append("".join(outbox.texts))
@@ -129,20 +121,6 @@ class Publisher:
                         outbox.texts.clear()  # nothing more of this slot goes out
                         self._queued.pop(outbox, None)
                 self._cond.notify_all()
-
-    def _wait_for_due(self) -> list[Outbox]:
-        """Take the outboxes whose texts are due, waiting until there are some. Under lock."""
-        while True:
-            if not self._queued:
-                self._cond.wait()
-                continue
-            now = time.monotonic()
-            due = [o for o in self._queued if o.due <= now]
-            if due:
-                for outbox in due:
-                    del self._queued[outbox]
-                return due
-            self._cond.wait(min(o.due for o in self._queued) - now)
 
     def _write(self, batch: list[Outbox], messages: list[str]) -> list[object]:
         """Append each outbox's message in one round trip; per outbox 1, 0 or the error."""
