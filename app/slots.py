@@ -87,15 +87,19 @@ def watch_slots(responses: list[Response]) -> None:
     config = current_app.config
     redis = redis_client.get()
     for response in responses:
-        db.session.refresh(response)
         turn_id, slot = response.turn_id, response.slot
+        state = streams.slot_state(redis, turn_id, slot)
+        if state.leased and not state.claimed:
+            # Streaming, its worker alive: the common case costs no database query. (Only a
+            # claimed slot can have ended in the database: every ender claims first.)
+            continue
+        db.session.refresh(response)
         if response.status != STREAMING:
             _, seq = streams.buffered_text(redis, turn_id, slot)
             streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
             continue
-        state = streams.slot_state(redis, turn_id, slot)
-        if state.claimed or state.leased:
-            continue
+        if state.claimed:
+            continue  # being ended right now
         if state.attempts == 0 and response.started_at is None:
             limit = timedelta(seconds=config["GENERATION_QUEUE_TIMEOUT"])
             if utcnow() - _aware(response.queued_at) > limit:
