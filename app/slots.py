@@ -28,12 +28,15 @@ def finish_response(
     error: str | None = None,
     token_count: int | None = None,
     attempt: int | None = None,
+    first_token_at: datetime | None = None,
 ) -> bool:
     """End `response` with `status` unless someone else already did; True if this call ended it.
 
     `attempt` is the generating task's: it may end the slot only while it holds the lease.
     The database is committed before the event is published, so a client that reacts to
-    `done` (by voting, say) finds the response finished.
+    `done` (by voting, say) finds the response finished. The row is changed only once the
+    slot is claimed: a change made before would be flushed by the first query and hold
+    SQLite's write lock across the Redis round trip of the claim.
     """
     redis = redis_client.get()
     turn_id, slot = response.turn_id, response.slot
@@ -50,6 +53,8 @@ def finish_response(
     response.finished_at = utcnow()
     if token_count is not None:
         response.token_count = token_count
+    if first_token_at is not None:
+        response.first_token_at = first_token_at
     db.session.commit()
     streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
     return True

@@ -138,7 +138,12 @@ def start_web(
 
 
 def start_worker(
-    env: dict[str, str], logs: Path, *, name: str = "worker", concurrency: int = 8
+    env: dict[str, str],
+    logs: Path,
+    *,
+    name: str = "worker",
+    concurrency: int = 8,
+    pool: str = "threads",
 ) -> Process:
     """A Celery worker as in the Procfile."""
     worker = Process(
@@ -149,7 +154,7 @@ def start_worker(
             "worker.celery_app",
             "worker",
             "--pool",
-            "threads",
+            pool,
             "--concurrency",
             str(concurrency),
             "--loglevel",

@@ -159,7 +159,6 @@ def _stream_into(
                 log.warning("tokens could not be published: %s", exc, extra=job.ids)
                 status, error = ERROR, "the response could not be streamed (Redis failed)"
         if not superseded:
-            response.first_token_at = first_token_at
             finish_response(
                 response,
                 status,
@@ -169,5 +168,6 @@ def _stream_into(
                 error=error,
                 token_count=outbox.tokens,
                 attempt=writer.attempt,
+                first_token_at=first_token_at,
             )
             log.info("generation ended", extra={**job.ids, "status": status, "tokens": writer.seq})
