@@ -827,6 +827,7 @@ class Config:
     web_threads: int  # per process; 0 = pairs + 16
     worker_procs: int
     worker_concurrency: int  # per process; 0 = enough threads for the largest N
+    worker_pool: str  # Celery's --pool: threads (the Procfile's) or gevent
     database_url: str | None
     redis_url: str
     json_path: Path
@@ -1107,7 +1108,7 @@ def print_table(result: dict) -> None:
         f"Upstream: {s['tokens']} tokens x {TOKEN_CHARS} chars at {s['rate']:g} tokens/s per "
         f"stream; arrivals over {s['ramp']:g} s; web {s['web_procs']} gunicorn gthread "
         f"processes; {s['worker_procs']} Celery worker process(es) x {s['worker_threads']} "
-        f"threads; {s['database']}"
+        f"{s['worker_pool']}; {s['database']}"
     )
     head = (
         f"{'pairs':>5} | {'retention':>9} | {'TTFT +p50':>9} {'+p99':>7} | {'token +p50':>10} "
@@ -1299,7 +1300,13 @@ def run(cfg: Config) -> dict:
         wait_for_http(f"http://127.0.0.1:{up_port}/stats", upstream)
         workers = []
         for i in range(cfg.worker_procs):
-            worker = start_worker(env, logs, name=f"worker{i}", concurrency=cfg.worker_threads())
+            worker = start_worker(
+                env,
+                logs,
+                name=f"worker{i}",
+                concurrency=cfg.worker_threads(),
+                pool=cfg.worker_pool,
+            )
             processes.append(worker)
             workers.append(worker)
         up = ("127.0.0.1", up_port)
@@ -1400,6 +1407,7 @@ def run(cfg: Config) -> dict:
             "web_threads": cfg.web_threads or "pairs + 16",
             "worker_procs": cfg.worker_procs,
             "worker_threads": cfg.worker_threads(),
+            "worker_pool": cfg.worker_pool,
             "database": "SQLite" if database_url.startswith("sqlite") else "PostgreSQL",
             "redis_version": redis_client.info("server").get("redis_version"),
         },
@@ -1484,6 +1492,12 @@ def main(argv: list[str] | None = None) -> int:
         help="threads per worker (0: enough for the largest N)",
     )
     parser.add_argument(
+        "--worker-pool",
+        choices=("threads", "gevent"),
+        default="threads",
+        help="Celery's execution pool (the Procfile's is threads)",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="default: a temporary SQLite file; a PostgreSQL URL must be a scratch database",
@@ -1525,6 +1539,7 @@ def main(argv: list[str] | None = None) -> int:
         web_threads=args.web_threads,
         worker_procs=args.worker_procs,
         worker_concurrency=args.worker_concurrency or (16 if args.quick else 0),
+        worker_pool=args.worker_pool,
         database_url=args.database_url,
         redis_url=args.redis_url,
         json_path=Path(args.json),
