@@ -11,6 +11,9 @@ Three keys guard a slot:
   whose lease lapsed lost its worker;
 - the attempt counter: a new attempt empties the buffer and publishes `reset`, and tokens
   of a superseded attempt are refused, so two attempts' text never mix.
+
+A fourth key keeps the attempt's last appended seq, so an append sent twice (a client
+retrying after a timeout) is written once.
 """
 
 from __future__ import annotations
