@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import orjson
 from sqlalchemy import Row
 
 from app.export.formats import BOTH_BAD, FAILED, FORMATS, TIE, Format
@@ -67,7 +67,7 @@ def export(
         else:
             summary.votes += 1
             for record in fmt.records(vote):
-                out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
                 summary.records += 1
         if seen == _CHUNK and progress is not None:
             progress(seen)
