@@ -143,7 +143,7 @@ class Fanout:
                     return
             try:
                 message = pubsub.get_message(timeout=self._poll)
-            except (RedisError, OSError, ValueError) as exc:
+            except Exception as exc:  # a Redis error, or the parser torn down by a close
                 with self._lock:
                     if self._pubsub is pubsub:  # not closed on purpose
                         log.warning("redis subscription dropped: %s", exc)
