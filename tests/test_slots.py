@@ -16,7 +16,8 @@ from app.slots import watch_slots
 
 def _queued_turn(client) -> str:
     cid = client.post("/api/conversations", json={}).get_json()["id"]
-    return client.post(f"/api/conversations/{cid}/turns", json={"content": "hi"}).get_json()["id"]
+    body = {"content": "hi", "mode": "single"}
+    return client.post(f"/api/conversations/{cid}/turns", json=body).get_json()["id"]
 
 
 @pytest.mark.settings(GENERATION_QUEUE_TIMEOUT=1)
