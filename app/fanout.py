@@ -19,17 +19,20 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT = 10.0  # seconds to wait for Redis to confirm a subscription
+RETRY_AFTER = 1.0  # seconds after a failed connection during which follow fails at once
 
 
 class Lost(RedisError):
@@ -83,11 +86,16 @@ class Fanout:
         self._awaiting: dict[str, deque[_Channel]] = {}
         self._pubsub: PubSub | None = None
         self._pid = os.getpid()
+        self._failed_at = -RETRY_AFTER  # when opening a connection last failed (monotonic)
 
     def follow(self, channel: str) -> Follower:
         """Follow `channel`, once Redis confirms the subscription; raises RedisError."""
         follower = Follower(self, channel)
         with self._lock:
+            # The lock is held while connecting: when Redis is unreachable, sockets
+            # reconnecting together must not queue up behind one connect timeout each.
+            if self._pubsub is None and time.monotonic() - self._failed_at < RETRY_AFTER:
+                raise RedisConnectionError("Redis is unreachable (retrying shortly)")
             pubsub = self._connection()
             entry = self._channels.get(channel)
             if entry is None:
@@ -96,6 +104,7 @@ class Fanout:
                 try:
                     pubsub.subscribe(channel)
                 except RedisError:
+                    self._failed_at = time.monotonic()
                     self._drop(pubsub)
                     raise
             entry.followers.add(follower)

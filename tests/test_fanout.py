@@ -133,7 +133,25 @@ def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, 
     assert "".join(e.get("text", "") for e in rest) == "two three"
 
 
-def test_follow_raises_when_redis_is_unreachable():
-    dead = Fanout(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
+class _CountingRedis(redis.Redis):
+    """Counts the pub/sub connections the fanout opens."""
+
+    opened = 0
+
+    def pubsub(self, **kwargs):
+        type(self).opened += 1
+        return super().pubsub(**kwargs)
+
+
+def test_follow_fails_at_once_for_a_moment_after_redis_was_unreachable(monkeypatch):
+    dead = Fanout(_CountingRedis(host="127.0.0.1", port=1, socket_connect_timeout=1))
     with pytest.raises(redis.RedisError):
         dead.follow("nowhere")
+    for _ in range(20):  # every socket of the process reconnecting at once
+        with pytest.raises(redis.ConnectionError, match="unreachable"):
+            dead.follow("nowhere")
+    assert _CountingRedis.opened == 1
+    monkeypatch.setattr("app.fanout.RETRY_AFTER", 0.0)
+    with pytest.raises(redis.RedisError):
+        dead.follow("nowhere")
+    assert _CountingRedis.opened == 2  # then it tries again
