@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import orjson
 from redis import Redis
 
 from app.fanout import Fanout, Follower, Lost
@@ -50,7 +50,7 @@ class Relay:
 
     def _accept(self, raw: str) -> tuple[bool, bool]:
         """Decide on one event: (send it, a gap was seen)."""
-        event = json.loads(raw)
+        event = orjson.loads(raw)
         state = self.state.get(event.get("slot"))
         if state is None or state.ended:
             return False, False

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
 from redis import Redis
 from redis.client import Pipeline
 from redis.commands.core import Script
@@ -152,7 +153,7 @@ END_EVENT = json.dumps({"type": "end"})
 
 def dump(event: dict) -> str:
     """An event as sent on the wire."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(event).decode()
 
 
 @dataclass
