@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,14 +131,12 @@ def export_command(
         from tqdm import tqdm
 
         bar = tqdm(total=count_votes(vote_filter), unit=" votes", file=sys.stderr, desc="export")
+    votes = iter_votes(vote_filter, everything=FORMATS[format_name].everything)
     try:
-        with exit_on_sigterm(), open_output(output, sys.stdout.buffer) as out:
-            summary = export(
-                FORMATS[format_name],
-                iter_votes(vote_filter, everything=FORMATS[format_name].everything),
-                out,
-                progress=bar.update if bar else None,
-            )
+        # closing(): a failed export releases its database cursor at once, not whenever the
+        # garbage collector finds the suspended generator.
+        with exit_on_sigterm(), closing(votes), open_output(output, sys.stdout.buffer) as out:
+            summary = export(FORMATS[format_name], votes, out, progress=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()

@@ -331,12 +331,25 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary_file(
         return [{"n": len(written)}]
 
     monkeypatch.setitem(FORMATS, "trl", replace(FORMATS["trl"], records=fail_on_the_third))
+    import app.export
+
+    released = []
+    real_iter_votes = app.export.iter_votes
+
+    def watched_iter_votes(*args, **kwargs):
+        try:
+            yield from real_iter_votes(*args, **kwargs)
+        finally:
+            released.append(True)
+
+    monkeypatch.setattr(app.export, "iter_votes", watched_iter_votes)
     result = runner.invoke(args=["preferences", "export", "-o", str(out)])
 
     assert result.exit_code != 0
     assert isinstance(result.exception, RuntimeError)
     assert out.read_text() == "previous export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["dpo.jsonl"]
+    assert released == [True]  # the query's cursor was let go at once, not at some later GC
 
 
 def test_an_export_killed_midway_leaves_no_file(app, database_url, run_dir, tmp_path):
