@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import requests
 import websocket
 
+from tests.fake_llm import expected_text
+
 
 @dataclass
 class TurnStream:
@@ -120,3 +122,20 @@ class DuetClient:
     def turn(self, cid: str, tid: str) -> dict:
         """One turn as the API shows it."""
         return next(t for t in self.conversation(cid)["turns"] if t["id"] == tid)
+
+
+def pair_mismatch(stream: TurnStream, endpoints: list[dict], content: str) -> str | None:
+    """Why the stream is not exactly what the model sent, or None when it is."""
+    context = [{"role": "user", "content": content}]
+    for slot in "ab":
+        terminals = stream.terminals(slot)
+        if [e["type"] for e in terminals] != ["done"]:
+            return f"slot {slot} ended with {terminals}"
+        text = stream.text(slot)
+        name = text[1 : text.index("]")]
+        params = next(e for e in endpoints if e["name"] == name)["params"]
+        if text != expected_text(name, context, params):
+            return f"slot {slot} text differs: seqs {stream.seqs(slot)[:8]}… {text[:60]!r}"
+    if stream.events[-1] != {"type": "end"}:
+        return f"no end event; closed with {stream.close_code}"
+    return None

@@ -21,6 +21,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from app.fanout import Fanout
 from config import normalise_database_url
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
@@ -148,6 +149,24 @@ def _close_stack_clients(request: pytest.FixtureRequest) -> Iterator[None]:
 def client(app):
     """A test client: one anonymous browser."""
     return app.test_client()
+
+
+@pytest.fixture
+def r() -> Iterator[redis.Redis]:
+    """A client of the in-process apps' Redis database, flushed before and after."""
+    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def fan(r: redis.Redis) -> Iterator[Fanout]:
+    """A shared subscription on that database, as each web process has one."""
+    fanout = Fanout(redis.Redis.from_url(APP_REDIS_URL, decode_responses=True), poll=0.05)
+    yield fanout
+    fanout.close()
 
 
 @pytest.fixture

@@ -12,23 +12,6 @@ import redis
 from app import streams
 from app.fanout import Fanout, Lost
 from app.relay import Relay
-from tests.conftest import APP_REDIS_URL
-
-
-@pytest.fixture
-def r() -> redis.Redis:
-    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def fan(r: redis.Redis) -> Fanout:
-    fanout = Fanout(redis.Redis.from_url(APP_REDIS_URL, decode_responses=True), poll=0.05)
-    yield fanout
-    fanout.close()
 
 
 def _pubsub_clients(r: redis.Redis) -> int:

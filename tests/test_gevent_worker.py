@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from tests.client import DuetClient
+from tests.client import DuetClient, pair_mismatch
 from tests.conftest import STACK_REDIS_URL, stack_env
 from tests.fake_llm import expected_text
 from tests.stack import start_web, start_worker
@@ -37,19 +37,6 @@ def site(database_url, endpoints, run_dir, tmp_path_factory):
     redis.Redis.from_url(GEVENT_REDIS_URL).flushdb()
 
 
-def _exact(stream, endpoints, content: str) -> str | None:
-    context = [{"role": "user", "content": content}]
-    for slot in "ab":
-        if [e["type"] for e in stream.terminals(slot)] != ["done"]:
-            return f"slot {slot} ended with {stream.terminals(slot)}"
-        text = stream.text(slot)
-        name = text[1 : text.index("]")]
-        params = next(e for e in endpoints if e["name"] == name)["params"]
-        if text != expected_text(name, context, params):
-            return f"slot {slot} text differs: {text[:60]!r}"
-    return None
-
-
 def test_twenty_five_pairs_at_once_stream_exactly_and_are_saved(site, endpoints):
     results: dict[int, str | None] = {}
     errors: list[BaseException] = []
@@ -61,7 +48,7 @@ def test_twenty_five_pairs_at_once_stream_exactly_and_are_saved(site, endpoints)
             content = f"Gevent {i} #tokens=40 #delay=0.01"
             turn = browser.send(cid, content, mode="pair")
             stream = browser.stream(turn["id"], timeout=120)
-            results[i] = _exact(stream, endpoints, content)
+            results[i] = pair_mismatch(stream, endpoints, content)
             saved = {r["slot"]: r for r in browser.turn(cid, turn["id"])["responses"]}
             if results[i] is None and any(
                 saved[s]["content"] != stream.text(s) or saved[s]["status"] != "done" for s in "ab"

@@ -9,17 +9,7 @@ import pytest
 import redis
 
 from app import streams
-from tests.conftest import APP_REDIS_URL
 from worker.publisher import Publisher
-
-
-@pytest.fixture
-def r() -> redis.Redis:
-    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 def _writer(r: redis.Redis, tid: str, slot: str = "a") -> streams.SlotWriter:

@@ -7,9 +7,8 @@ import threading
 import pytest
 import redis
 
-from tests.client import DuetClient
+from tests.client import DuetClient, pair_mismatch
 from tests.conftest import STACK_REDIS_URL, stack_env
-from tests.fake_llm import expected_text
 from tests.stack import start_web, start_worker
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
@@ -34,23 +33,6 @@ def cluster(database_url, endpoints, run_dir, tmp_path_factory):
     redis.Redis.from_url(SCALE_REDIS_URL).flushdb()
 
 
-def _mismatch(stream, endpoints, content: str) -> str | None:
-    """Why the stream is not exactly what the model sent, or None when it is."""
-    context = [{"role": "user", "content": content}]
-    for slot in "ab":
-        terminals = stream.terminals(slot)
-        if [e["type"] for e in terminals] != ["done"]:
-            return f"slot {slot} ended with {terminals}"
-        text = stream.text(slot)
-        name = text[1 : text.index("]")]
-        params = next(e for e in endpoints if e["name"] == name)["params"]
-        if text != expected_text(name, context, params):
-            return f"slot {slot} text differs: seqs {stream.seqs(slot)[:8]}… {text[:60]!r}"
-    if stream.events[-1] != {"type": "end"}:
-        return f"no end event; closed with {stream.close_code}"
-    return None
-
-
 def test_a_socket_on_one_server_relays_generations_run_by_any_worker(cluster, endpoints):
     (first_web, second_web), workers = cluster
     poster = DuetClient(first_web)
@@ -62,7 +44,7 @@ def test_a_socket_on_one_server_relays_generations_run_by_any_worker(cluster, en
         content = f"Spread {i} #tokens=30 #delay=0.01"
         turns.append((content, poster.send(cid, content, mode="pair")["id"]))
     for content, tid in turns:
-        assert _mismatch(watcher.stream(tid), endpoints, content) is None
+        assert pair_mismatch(watcher.stream(tid), endpoints, content) is None
     for worker in workers:  # both workers generated some of the slots
         assert any(f"turn={tid}" in worker.log() for _, tid in turns), worker.name
     poster.http.close()
@@ -80,7 +62,7 @@ def test_fifty_people_pairing_at_once_all_get_exact_text(cluster, endpoints):
             cid = browser.new_conversation()
             content = f"Person {i} asks #tokens=40 #delay=0.02"
             turn = browser.send(cid, content, mode="pair")
-            results[i] = _mismatch(browser.stream(turn["id"], timeout=120), endpoints, content)
+            results[i] = pair_mismatch(browser.stream(turn["id"], timeout=120), endpoints, content)
             browser.http.close()
         except BaseException as exc:
             errors.append(exc)

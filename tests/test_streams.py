@@ -11,26 +11,7 @@ import pytest
 import redis
 
 from app import streams
-from app.fanout import Fanout
 from app.relay import Relay
-from tests.conftest import APP_REDIS_URL
-
-
-@pytest.fixture
-def r() -> redis.Redis:
-    client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def fan(r: redis.Redis) -> Fanout:
-    """The shared subscription, as a web process has one."""
-    fanout = Fanout(redis.Redis.from_url(APP_REDIS_URL, decode_responses=True), poll=0.05)
-    yield fanout
-    fanout.close()
 
 
 def _writer(r: redis.Redis, tid: str, slot: str) -> streams.SlotWriter:
