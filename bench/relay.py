@@ -345,6 +345,20 @@ class Tally:
         self.errors.append(message[:300])
 
 
+def take_head(buf: bytearray, status: bytes) -> bytes | None:
+    """Cut a complete HTTP response head off `buf` and return it lower-cased, or None while
+    it is incomplete. Raises ValueError (its text an excerpt of the head) when the status
+    line does not start with `status` (lower case)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buf[:end])
+    if not head.lower().startswith(status):
+        raise ValueError(repr(head[:80]))
+    del buf[: end + 4]
+    return head.lower()
+
+
 class _SseClient(asyncio.Protocol):
     """A direct read of one upstream stream (the baseline)."""
 
@@ -365,16 +379,15 @@ class _SseClient(asyncio.Protocol):
         buf = self.buf
         buf += data
         if not self.head_done:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(buf[:end]).lower()
-            if not head.startswith(b"http/1.1 200"):
-                self.tally.error(f"upstream answered {bytes(buf[:end])[:80]!r}")
+            try:
+                head = take_head(buf, b"http/1.1 200")
+            except ValueError as exc:
+                self.tally.error(f"upstream answered {exc}")
                 self._close()
                 return
+            if head is None:
+                return
             self.chunked = b"transfer-encoding: chunked" in head
-            del buf[: end + 4]
             self.head_done = True
         if self.chunked:
             pos = 0
@@ -453,14 +466,14 @@ class _WsClient(asyncio.Protocol):
         buf = self.buf
         buf += data
         if not self.opened:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                self.tally.error(f"websocket upgrade refused: {bytes(buf[:end])[:80]!r}")
+            try:
+                head = take_head(buf, b"http/1.1 101")
+            except ValueError as exc:
+                self.tally.error(f"websocket upgrade refused: {exc}")
                 self._close()
                 return
-            del buf[: end + 4]
+            if head is None:
+                return
             self.opened = True
             self.tally.upgrade_ms.append((now - self.t_connect) / 1e6)
         pos, size = 0, len(buf)
