@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
@@ -139,3 +141,26 @@ def pair_mismatch(stream: TurnStream, endpoints: list[dict], content: str) -> st
     if stream.events[-1] != {"type": "end"}:
         return f"no end event; closed with {stream.close_code}"
     return None
+
+
+def at_once(count: int, person: Callable[[int], str | None], timeout: float = 180) -> dict:
+    """Run `person(0)` .. `person(count - 1)` in threads at the same time; their answers (a
+    reason something went wrong, or None) by index. The first exception is raised again."""
+    results: dict[int, str | None] = {}
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            results[i] = person(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if errors:
+        raise errors[0]
+    assert len(results) == count, f"{count - len(results)} people never finished"
+    return results

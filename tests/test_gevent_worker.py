@@ -6,13 +6,12 @@ for a lock another generation holds across a Redis call, say) would stall them a
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 import redis
 
-from tests.client import DuetClient, pair_mismatch
+from tests.client import DuetClient, at_once, pair_mismatch
 from tests.conftest import STACK_REDIS_URL, stack_env
 from tests.fake_llm import expected_text
 from tests.stack import start_web, start_worker
@@ -38,33 +37,22 @@ def site(database_url, endpoints, run_dir, tmp_path_factory):
 
 
 def test_twenty_five_pairs_at_once_stream_exactly_and_are_saved(site, endpoints):
-    results: dict[int, str | None] = {}
-    errors: list[BaseException] = []
+    def person(i: int) -> str | None:
+        browser = DuetClient(site)
+        cid = browser.new_conversation()
+        content = f"Gevent {i} #tokens=40 #delay=0.01"
+        turn = browser.send(cid, content, mode="pair")
+        stream = browser.stream(turn["id"], timeout=120)
+        why = pair_mismatch(stream, endpoints, content)
+        saved = {r["slot"]: r for r in browser.turn(cid, turn["id"])["responses"]}
+        if why is None and any(
+            saved[s]["content"] != stream.text(s) or saved[s]["status"] != "done" for s in "ab"
+        ):
+            why = f"saved rows differ from the stream: {saved}"
+        browser.http.close()
+        return why
 
-    def person(i: int) -> None:
-        try:
-            browser = DuetClient(site)
-            cid = browser.new_conversation()
-            content = f"Gevent {i} #tokens=40 #delay=0.01"
-            turn = browser.send(cid, content, mode="pair")
-            stream = browser.stream(turn["id"], timeout=120)
-            results[i] = pair_mismatch(stream, endpoints, content)
-            saved = {r["slot"]: r for r in browser.turn(cid, turn["id"])["responses"]}
-            if results[i] is None and any(
-                saved[s]["content"] != stream.text(s) or saved[s]["status"] != "done" for s in "ab"
-            ):
-                results[i] = f"saved rows differ from the stream: {saved}"
-            browser.http.close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    people = [threading.Thread(target=person, args=(i,)) for i in range(25)]
-    for thread in people:
-        thread.start()
-    for thread in people:
-        thread.join(180)
-    assert not errors, errors[:3]
-    assert len(results) == 25
+    results = at_once(25, person)
     assert {i: why for i, why in results.items() if why} == {}
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import redis
 
-from tests.client import DuetClient, pair_mismatch
+from tests.client import DuetClient, at_once, pair_mismatch
 from tests.conftest import STACK_REDIS_URL, stack_env
 from tests.stack import start_web, start_worker
 
@@ -53,26 +51,15 @@ def test_a_socket_on_one_server_relays_generations_run_by_any_worker(cluster, en
 
 def test_fifty_people_pairing_at_once_all_get_exact_text(cluster, endpoints):
     urls, _ = cluster
-    results: dict[int, str | None] = {}
-    errors: list[BaseException] = []
 
-    def person(i: int) -> None:
-        try:
-            browser = DuetClient(urls[i % 2])
-            cid = browser.new_conversation()
-            content = f"Person {i} asks #tokens=40 #delay=0.02"
-            turn = browser.send(cid, content, mode="pair")
-            results[i] = pair_mismatch(browser.stream(turn["id"], timeout=120), endpoints, content)
-            browser.http.close()
-        except BaseException as exc:
-            errors.append(exc)
+    def person(i: int) -> str | None:
+        browser = DuetClient(urls[i % 2])
+        cid = browser.new_conversation()
+        content = f"Person {i} asks #tokens=40 #delay=0.02"
+        turn = browser.send(cid, content, mode="pair")
+        why = pair_mismatch(browser.stream(turn["id"], timeout=120), endpoints, content)
+        browser.http.close()
+        return why
 
-    people = [threading.Thread(target=person, args=(i,)) for i in range(50)]
-    for thread in people:
-        thread.start()
-    for thread in people:
-        thread.join(180)
-
-    assert not errors, errors[:3]
-    assert len(results) == 50
+    results = at_once(50, person)
     assert {i: why for i, why in results.items() if why} == {}
