@@ -158,7 +158,8 @@ def dump(event: dict) -> str:
 
 @dataclass
 class SlotWriter:
-    """Publishes one attempt's tokens; used by the task that generates the slot."""
+    """Appends one attempt's tokens: one call at a time (`token`), or staged on a pipeline
+    (`stage`, then `appended`), as the worker's publisher does for many slots at once."""
 
     redis: Redis
     turn_id: str
