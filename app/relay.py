@@ -17,6 +17,10 @@ from app.streams import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dum
 class _SlotState:
     held: int = 0  # the last token seq sent (or held by the client before it reconnected)
     ended: bool = False
+    # The attempt whose `reset` was sent last. Its reset comes again with every re-read of
+    # the buffer (which starts with it) and may come live after the replay sent it: once
+    # is enough, or the client would be sent the attempt's tokens again.
+    reset_attempt: int | None = None
 
 
 @dataclass
@@ -63,6 +67,9 @@ class Relay:
             state.held = event["seq"]
             return True, False
         if kind == "reset":
+            if event.get("attempt") == state.reset_attempt:
+                return False, False
+            state.reset_attempt = event.get("attempt")
             state.held = 0
             return True, False
         if kind == "done" and event["seq"] > state.held:
@@ -106,7 +113,10 @@ class Relay:
                 message = self._follower.get(timeout=self.poll)
             except Lost:
                 # The subscription dropped (Redis restart, slow-subscriber limit): follow
-                # again and catch up from the buffer, which holds everything.
+                # again and catch up from the buffer, which holds everything. A Redis that
+                # restarted empty numbers attempts afresh, so any reset counts again.
+                for state in self.state.values():
+                    state.reset_attempt = None
                 self._follower = self.fanout.follow(channel(self.turn_id))
                 yield from self._replay()
                 continue

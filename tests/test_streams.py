@@ -216,3 +216,28 @@ def test_a_restart_after_redis_lost_its_state_still_resets(r):
         == 1
     )
     assert [json.loads(e)["type"] for e in streams.buffered_events(r, "amnesia", "a")] == ["reset"]
+
+
+@pytest.mark.timeout(30)
+def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
+    old = _writer(r, "twice-reset", "a")
+    old.token("old ")
+    relay = iter(Relay(r, fan, "twice-reset", ["a"], poll=0.05))
+    assert json.loads(next(relay))["text"] == "old "
+    r.delete("duet:turn:{twice-reset}:lease:a")  # its worker died
+    new = _writer(r, "twice-reset", "a")  # publishes `reset` live and puts it in the buffer
+    assert json.loads(next(relay))["type"] == "reset"
+    new.token("one ")
+    # A live message is lost: the relay sees the gap and re-reads the buffer, which starts
+    # with the same reset.
+    r.rpush(
+        streams.buffer_key("twice-reset", "a"),
+        json.dumps(streams.token_event("a", 2, "two ")),
+    )
+    new.seq = 2
+    new.token("three")
+    _finish(r, "twice-reset", "a", new.seq)
+    rest = [json.loads(raw) for raw in relay]
+    assert [e["type"] for e in rest] == ["token", "token", "token", "done", "end"]
+    assert [e["seq"] for e in rest[:3]] == [1, 2, 3]
+    assert "".join(e["text"] for e in rest[:3]) == "one two three"
