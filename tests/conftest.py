@@ -22,7 +22,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from app.fanout import Fanout
-from config import normalise_database_url
+from config import Config, normalise_database_url
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
 from tests.stack import ROOT, start_private_redis, start_web, start_worker
@@ -109,7 +109,7 @@ def _settings(database_url: str, redis_url: str, endpoints: list[dict], run_dir:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "REDIS_URL": redis_url,
         "MODEL_ENDPOINTS": endpoints,
-        "CELERY": {"broker_url": redis_url, "task_ignore_result": True},
+        "CELERY": {**Config.CELERY, "broker_url": redis_url},  # the real settings, this Redis
         "INSTANCE_PATH": run_dir / "instance",
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_ENABLED": False,  # tests/test_security.py turns it on
