@@ -55,6 +55,7 @@ TOKEN_CHARS = 4
 TICK_NS = 10_000  # 10 µs
 WRAP = 64**TOKEN_CHARS  # 2^24 ticks = 167.77 s
 
+LATE_TICKS = 500  # 5 ms: a token this late counts in the "late by second" figure
 PAIR_PROMPT = "benchmark pair "  # + index: how the upstream tells Duet's requests apart
 WARMUP_PROMPT = "benchmark warm-up "  # answered with a single token
 
@@ -319,6 +320,7 @@ class Tally:
 
     slots: list[Slot] = field(default_factory=list)
     lags: list[int] = field(default_factory=list)  # per token, in ticks
+    late_ns: list[int] = field(default_factory=list)  # arrival times of tokens over LATE_MS
     errors: list[str] = field(default_factory=list)
     malformed: int = 0
     open_sockets: int = 0
@@ -340,6 +342,7 @@ class Tally:
             slot.first_ns, slot.first_lag = now, self.lags[-n]
         slot.tokens += n
         slot.last_ns, slot.last_lag = now, self.lags[-1]
+        self.late_ns.extend(now for lag in self.lags[-n:] if lag > LATE_TICKS)
 
     def error(self, message: str) -> None:
         self.errors.append(message[:300])
@@ -965,6 +968,14 @@ def _summarise(
         "websocket_upgrade": _pcts(duet.upgrade_ms),
     }
 
+    # When the late tokens arrived, by second since the first request: the arrivals
+    # (first seconds), the steady streaming, or the endings.
+    began = min((sl.t0_ns for sl in duet.slots if sl.t0_ns), default=0)
+    late_by_second = [0] * (1 + max(((t - began) // 10**9 for t in duet.late_ns), default=-1))
+    for t in duet.late_ns:
+        late_by_second[(t - began) // 10**9] += 1
+    lat["late_by_second"] = late_by_second
+
     def outcome(t: Tally) -> dict:
         ends = [s.end for s in t.slots]
         return {
@@ -1178,6 +1189,12 @@ def print_table(result: dict) -> None:
             f"{_fmt(b['first_token_relay']['p50'])} ms (p99 "
             f"{_fmt(b['post_turn']['p99'])}, {_fmt(b['post_to_upstream_request']['p99'])}, "
             f"{_fmt(b['first_token_relay']['p99'])})"
+        )
+        late = lat["late_by_second"]
+        print(
+            f"          tokens over {LATE_TICKS * TICK_NS / 1e6:g} ms late: {sum(late)} of "
+            f"{r['tokens']['delivered']}"
+            + (f", by second since the first request: {late}" if late else "")
         )
         print(
             "          CPU ms per token delivered: "
