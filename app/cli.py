@@ -201,10 +201,15 @@ def purge_command(before: datetime, yes: bool) -> None:
     turns included, and nothing else does. Shows what it would delete and asks
     first, unless given --yes. Export what you want to keep beforehand.
 
+    Conversations are deleted a few hundred at a time, so chats going on meanwhile
+    are not held up. If interrupted, what is gone is whole conversations; run the
+    command again to delete the rest.
+
     \b
     Example (keep 90 days):
       flask preferences purge --before "$(date -u -d '90 days ago' +%F)"
     """
+    from app.export.output import exit_on_sigterm
     from app.export.purge import count_purge, purge
 
     when = before.isoformat()
@@ -217,7 +222,33 @@ def purge_command(before: datetime, yes: bool) -> None:
             f"Delete {planned.describe()} created before {when}? This cannot be undone.",
             abort=True,
         )
-    click.echo(f"Deleted {purge(before).describe()} created before {when}.")
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=planned.conversations, unit=" conversations", file=sys.stderr)
+    gone = 0
+
+    def progress(n: int) -> None:
+        nonlocal gone
+        gone += n
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        with exit_on_sigterm():
+            done = purge(before, progress=progress)
+    except (KeyboardInterrupt, SystemExit):
+        click.echo(
+            f"Interrupted after deleting {gone:,} of {planned.conversations:,} conversations "
+            "(each whole); run the command again to delete the rest.",
+            err=True,
+        )
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"Deleted {done.describe()} created before {when}.")
 
 
 def init_app(app: Flask) -> None:

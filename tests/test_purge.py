@@ -83,3 +83,40 @@ def test_purge_needs_a_valid_date(runner, app):
     assert result.exit_code == 2 and "Missing option '--before'" in result.stderr
     result = runner.invoke(args=["preferences", "purge", "--before", "yesterday", "--yes"])
     assert result.exit_code == 2 and "is not an ISO 8601 date" in result.stderr
+
+
+def test_purge_goes_in_batches_each_committed_whole(app, monkeypatch):
+    """A batch is one transaction: a purge that fails half-way has deleted whole
+    conversations, the batches before, and nothing of the batch it failed in."""
+    from app.export import purge as purging
+
+    with app.app_context():
+        for day in range(5):
+            conversation = add_conversation(created_at=OLD + timedelta(days=day))
+            add_turn(conversation, "q", ("alpha", "x"), ("beta", "y"), "a", OLD)
+        db.session.commit()
+    assert counts(app) == (5, 5, 10, 5)
+
+    statements = 0
+    execute = purging._execute
+
+    def fail_in_the_second_batch(stmt):
+        nonlocal statements
+        statements += 1
+        if statements == 6:  # the second statement of the second batch (its responses)
+            raise RuntimeError("the database went away")
+        return execute(stmt)
+
+    monkeypatch.setattr(purging, "_execute", fail_in_the_second_batch)
+    batches = []
+    with app.app_context(), pytest.raises(RuntimeError):
+        purging.purge(T0, batch_size=2, progress=batches.append)
+    assert batches == [2]
+    assert counts(app) == (3, 3, 6, 3)  # the first two conversations went, whole
+
+    monkeypatch.setattr(purging, "_execute", execute)
+    with app.app_context():
+        done = purging.purge(T0, batch_size=2, progress=batches.append)
+    assert batches == [2, 2, 1]
+    assert (done.conversations, done.turns, done.responses, done.votes) == (3, 3, 6, 3)
+    assert counts(app) == (0, 0, 0, 0)

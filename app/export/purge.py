@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +11,10 @@ from sqlalchemy import Select, delete, func, select
 
 from app.extensions import db
 from app.models import Conversation, Feedback, Response, Turn
+
+# Conversations deleted per transaction: each batch holds the database's write lock (all of
+# SQLite) for tens of milliseconds, not for the whole purge.
+BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -50,28 +56,35 @@ def count_purge(before: datetime) -> PurgeCounts:
     )
 
 
-def purge(before: datetime) -> PurgeCounts:
+def purge(
+    before: datetime,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], object] | None = None,
+) -> PurgeCounts:
     """Delete every conversation created before `before`, its turns, responses and votes.
 
     A conversation is kept or deleted whole, later turns included, so no conversation
-    is left with a gap. One transaction: either all of it goes or none.
+    is left with a gap. The conversations go `batch_size` at a time, one transaction
+    each, so the chats going on meanwhile never wait long for the write lock (one
+    transaction over a year of data held it for its whole length: SQLite's writers gave
+    up after their busy timeout, and a gevent worker stood still). A purge that stops
+    half-way has deleted whole conversations only; running it again finishes the job.
+    `progress(n)` follows each batch of n conversations.
     """
-    deleted = {}
-    # Children first, so this does not depend on the database enforcing ON DELETE CASCADE.
-    for name, model, column in (
-        ("votes", Feedback, Feedback.turn_id),
-        ("responses", Response, Response.turn_id),
-    ):
-        stmt = delete(model).where(column.in_(_turn_ids(before)))
-        deleted[name] = _execute(stmt)
-    deleted["turns"] = _execute(
-        delete(Turn).where(Turn.conversation_id.in_(_conversation_ids(before)))
-    )
-    deleted["conversations"] = _execute(
-        delete(Conversation).where(Conversation.created_at < before)
-    )
-    db.session.commit()
-    return PurgeCounts(**deleted)
+    deleted: Counter[str] = Counter()
+    while ids := db.session.scalars(
+        _conversation_ids(before).order_by(Conversation.id).limit(batch_size)
+    ).all():
+        turn_ids = select(Turn.id).where(Turn.conversation_id.in_(ids))
+        # Children first, so this does not depend on the database enforcing ON DELETE CASCADE.
+        deleted["votes"] += _execute(delete(Feedback).where(Feedback.turn_id.in_(turn_ids)))
+        deleted["responses"] += _execute(delete(Response).where(Response.turn_id.in_(turn_ids)))
+        deleted["turns"] += _execute(delete(Turn).where(Turn.conversation_id.in_(ids)))
+        deleted["conversations"] += _execute(delete(Conversation).where(Conversation.id.in_(ids)))
+        db.session.commit()
+        if progress is not None:
+            progress(len(ids))
+    return PurgeCounts(**{name: deleted[name] for name in PurgeCounts.__dataclass_fields__})
 
 
 def _execute(stmt) -> int:
