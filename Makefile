@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := wsgi
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install install-model run test test-postgres test-gevent test-browser screenshot lint format bench clean
+.PHONY: help install install-model run test test-postgres test-threads test-browser screenshot lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,9 +44,9 @@ test-postgres: install  ## The suite on PostgreSQL (DUET_TEST_DATABASE_URL), bro
 	DUET_TEST_DATABASE_URL=$${DUET_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -m "not browser"
 
-test-gevent: install  ## The tests with real web and worker processes, the worker on gevent
+test-threads: install  ## The tests with real web and worker processes, the worker on threads
 	scripts/ensure-redis
-	DUET_TEST_WORKER_POOL=gevent $(BIN)/python -m pytest -m "stack and not browser"
+	DUET_TEST_WORKER_POOL=threads $(BIN)/python -m pytest -m "stack and not browser"
 
 test-browser: install  ## Only the browser tests (Chromium at /usr/bin/chromium)
 	scripts/ensure-redis

@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.relay --quick --json /tmp/r.json   # the CI smoke run (N=1)
 
 Everything real except the model: gunicorn (gthread, as in the Procfile), Celery worker(s)
-(threads pool), Redis, the database; the model is a fixed-rate OpenAI-compatible upstream run
+(gevent pool, as in the Procfile), Redis, the database; the model is a fixed-rate OpenAI-compatible upstream run
 by this script in its own process. For each N it runs two phases on the same upstream:
 
 - baseline: 2N clients read the upstream directly (what a browser would get with no Duet);
@@ -843,7 +843,7 @@ class Config:
     web_threads: int  # per process; 0 = pairs + 16
     worker_procs: int
     worker_concurrency: int  # per process; 0 = enough threads for the largest N
-    worker_pool: str  # Celery's --pool: threads (the Procfile's) or gevent
+    worker_pool: str  # Celery's --pool: gevent (the Procfile's) or threads
     database_url: str | None
     redis_url: str
     json_path: Path
@@ -1523,9 +1523,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--worker-pool",
-        choices=("threads", "gevent"),
-        default="threads",
-        help="Celery's execution pool (the Procfile's is threads)",
+        choices=("gevent", "threads"),
+        default="gevent",
+        help="Celery's execution pool (the Procfile's is gevent)",
     )
     parser.add_argument(
         "--database-url",

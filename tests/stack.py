@@ -143,7 +143,7 @@ def start_worker(
     *,
     name: str = "worker",
     concurrency: int = 8,
-    pool: str = os.environ.get("DUET_TEST_WORKER_POOL", "threads"),
+    pool: str = os.environ.get("DUET_TEST_WORKER_POOL", "gevent"),
 ) -> Process:
     """A Celery worker as in the Procfile."""
     worker = Process(
