@@ -5,8 +5,9 @@
     .venv/bin/python -m bench.relay --quick --json /tmp/r.json   # the CI smoke run (N=1)
 
 Everything real except the model: gunicorn (gthread, as in the Procfile), Celery worker(s)
-(gevent pool, as in the Procfile), Redis, the database; the model is a fixed-rate OpenAI-compatible upstream run
-by this script in its own process. For each N it runs two phases on the same upstream:
+(gevent pool, as in the Procfile), Redis, the database; the model is a fixed-rate
+OpenAI-compatible upstream run by this script in its own process. For each N it runs two
+phases on the same upstream:
 
 - baseline: 2N clients read the upstream directly (what a browser would get with no Duet);
 - duet: N clients each POST a paired turn and read both slots over `/ws/turns/<tid>`.
