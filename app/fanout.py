@@ -127,7 +127,8 @@ class Fanout:
             if self._pubsub is not None:
                 try:
                     self._pubsub.unsubscribe(follower.channel)
-                except RedisError:
+                except RedisError as exc:
+                    log.warning("redis subscription dropped on unsubscribe: %s", exc)
                     self._drop(self._pubsub)
 
     def _connection(self) -> PubSub:

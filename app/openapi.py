@@ -52,7 +52,8 @@ client, one JSON object per message:
 - `{"type": "done", "slot": "a", "seq": N, "finish_reason": "stop"}`
 - `{"type": "error", "slot": "a", "message": "..."}`
 - `{"type": "cancelled", "slot": "a"}`
-- `{"type": "reset", "slot": "a"}`: the slot restarts from scratch; drop its text.
+- `{"type": "reset", "slot": "a"}`: the slot restarts from scratch; drop its text (it also
+  carries `attempt` and a unique `id`; a connection sends each reset once).
 - `{"type": "end"}`: every slot has ended; the server closes with code 1000.
 
 Close codes: 4404 unknown or another client's turn, 4400 an `after_*` that is not a whole

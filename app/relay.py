@@ -17,10 +17,12 @@ from app.streams import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dum
 class _SlotState:
     held: int = 0  # the last token seq sent (or held by the client before it reconnected)
     ended: bool = False
-    # The attempt whose `reset` was sent last. Its reset comes again with every re-read of
-    # the buffer (which starts with it) and may come live after the replay sent it: once
-    # is enough, or the client would be sent the attempt's tokens again.
-    reset_attempt: int | None = None
+    # The id of the `reset` sent last. It comes again with every re-read of the buffer
+    # (which starts with it), may come live after the replay sent it, and again in the
+    # catch-up after a dropped subscription: once is enough, or the client would be sent
+    # the attempt's tokens again. Ids, not attempt numbers: a Redis that restarted empty
+    # numbers attempts afresh.
+    reset_id: str | None = None
 
 
 @dataclass
@@ -67,9 +69,9 @@ class Relay:
             state.held = event["seq"]
             return True, False
         if kind == "reset":
-            if event.get("attempt") == state.reset_attempt:
+            if event.get("id") == state.reset_id:
                 return False, False
-            state.reset_attempt = event.get("attempt")
+            state.reset_id = event.get("id")
             state.held = 0
             return True, False
         if kind == "done" and event["seq"] > state.held:
@@ -113,10 +115,7 @@ class Relay:
                 message = self._follower.get(timeout=self.poll)
             except Lost:
                 # The subscription dropped (Redis restart, slow-subscriber limit): follow
-                # again and catch up from the buffer, which holds everything. A Redis that
-                # restarted empty numbers attempts afresh, so any reset counts again.
-                for state in self.state.values():
-                    state.reset_attempt = None
+                # again and catch up from the buffer, which holds everything.
                 self._follower = self.fanout.follow(channel(self.turn_id))
                 yield from self._replay()
                 continue

@@ -19,6 +19,7 @@ retrying after a timeout) is written once.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 
 import orjson
@@ -29,7 +30,8 @@ from redis.commands.core import Script
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
 
 # KEYS: final, lease, attempt, buffer, last seq.
-# ARGV: channel, lease ms, ttl s, slot, max attempts, '1' if the slot was started before.
+# ARGV: channel, lease ms, ttl s, slot, max attempts, '1' if the slot was started before,
+# a fresh id for the reset event.
 _BEGIN_ATTEMPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local attempt = redis.call('INCR', KEYS[3])
@@ -38,7 +40,7 @@ if attempt > tonumber(ARGV[5]) then return -attempt end
 redis.call('SET', KEYS[2], attempt, 'PX', ARGV[2])
 redis.call('DEL', KEYS[5])
 if attempt > 1 or ARGV[6] == '1' then
-  local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt})
+  local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt, id=ARGV[7]})
   redis.call('DEL', KEYS[4])
   redis.call('RPUSH', KEYS[4], event)
   redis.call('EXPIRE', KEYS[4], ARGV[3])
@@ -225,7 +227,15 @@ def begin_attempt(
         buffer_key(turn_id, slot),
         _key(turn_id, "seq", slot),
     ]
-    args = [channel(turn_id), lease_ms, ttl, slot, max_attempts, "1" if restart else "0"]
+    args = [
+        channel(turn_id),
+        lease_ms,
+        ttl,
+        slot,
+        max_attempts,
+        "1" if restart else "0",
+        uuid.uuid4().hex,  # tells this reset from any other, even of an attempt numbered alike
+    ]
     return int(_call(redis, _BEGIN_ATTEMPT, keys, args))
 
 

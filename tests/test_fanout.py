@@ -116,6 +116,57 @@ def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, 
     assert "".join(e.get("text", "") for e in rest) == "two three"
 
 
+@pytest.mark.timeout(30)
+def test_after_a_dropped_subscription_a_restarted_slot_is_not_reset_again(r, fan):
+    old = streams.SlotWriter(r, "again", "a", 60, _attempt(r, "again"), 60_000)
+    old.token("lost ")
+    r.delete("duet:turn:{again}:lease:a")  # its worker died; a new attempt resets the slot
+    new = streams.SlotWriter(r, "again", "a", 60, _attempt(r, "again"), 60_000)
+    new.token("one ")
+    relay = iter(Relay(r, fan, "again", ["a"], poll=0.05))
+    assert [json.loads(next(relay))["type"] for _ in range(2)] == ["reset", "token"]
+    _kill_subscribers(r)
+    time.sleep(0.2)  # the relay is told, follows again and catches up from the buffer
+    new.token("two")
+    assert streams.claim_terminal(r, "again", "a", 60)
+    streams.emit_terminal(r, "again", streams.done_event("a", new.seq, "stop"), 60)
+    rest = [json.loads(raw) for raw in relay]
+    # Not the reset again, nor "one " once more: only what the client has not seen.
+    assert [(e["type"], e.get("text")) for e in rest] == [
+        ("token", "two"),
+        ("done", None),
+        ("end", None),
+    ]
+
+
+def test_a_reset_numbered_like_the_last_one_still_counts(r, fan):
+    """A Redis that restarted empty numbers attempts afresh: a new reset of the same attempt
+    number is a new reset."""
+    first = streams.SlotWriter(r, "amnesiac", "a", 60, _attempt(r, "amnesiac", True), 60_000)
+    first.token("before ")
+    relay = iter(Relay(r, fan, "amnesiac", ["a"], poll=0.05))
+    assert [json.loads(next(relay))["type"] for _ in range(2)] == ["reset", "token"]
+    r.flushdb()  # Redis restarted empty; the database says the slot had started
+    again = streams.SlotWriter(r, "amnesiac", "a", 60, _attempt(r, "amnesiac", True), 60_000)
+    assert again.attempt == first.attempt == 1
+    again.token("after")
+    assert streams.claim_terminal(r, "amnesiac", "a", 60)
+    streams.emit_terminal(r, "amnesiac", streams.done_event("a", again.seq, "stop"), 60)
+    rest = [json.loads(raw) for raw in relay]
+    assert [(e["type"], e.get("text")) for e in rest] == [
+        ("reset", None),
+        ("token", "after"),
+        ("done", None),
+        ("end", None),
+    ]
+
+
+def _attempt(r: redis.Redis, tid: str, restart: bool = False) -> int:
+    return streams.begin_attempt(
+        r, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2, restart=restart
+    )
+
+
 class _CountingRedis(redis.Redis):
     """Counts the pub/sub connections the fanout opens."""
 
