@@ -69,9 +69,10 @@ class Relay:
             state.held = event["seq"]
             return True, False
         if kind == "reset":
-            if event.get("id") == state.reset_id:
+            reset_id = event.get("id")  # None in a buffer written before resets had ids
+            if reset_id is not None and reset_id == state.reset_id:
                 return False, False
-            state.reset_id = event.get("id")
+            state.reset_id = reset_id
             state.held = 0
             return True, False
         if kind == "done" and event["seq"] > state.held:
