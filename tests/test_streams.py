@@ -241,3 +241,12 @@ def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
     assert [e["type"] for e in rest] == ["token", "token", "token", "done", "end"]
     assert [e["seq"] for e in rest[:3]] == [1, 2, 3]
     assert "".join(e["text"] for e in rest[:3]) == "one two three"
+
+
+def test_a_reset_buffered_before_resets_had_ids_is_still_sent(r, fan):
+    key = streams.buffer_key("legacy", "a")
+    r.rpush(key, json.dumps({"type": "reset", "slot": "a", "attempt": 2}))
+    r.rpush(key, json.dumps(streams.token_event("a", 1, "new")))
+    r.rpush(key, json.dumps(streams.done_event("a", 1, "stop")))
+    events = _collect(Relay(r, fan, "legacy", ["a"], poll=0.05))
+    assert [e["type"] for e in events] == ["reset", "token", "done", "end"]
