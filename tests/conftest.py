@@ -21,6 +21,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from app import streams
 from app.fanout import Fanout
 from config import Config, normalise_database_url
 from tests.client import DuetClient
@@ -226,3 +227,17 @@ def stack(database_url: str, endpoints: list[dict], run_dir: Path) -> Iterator[S
     running.close_clients()
     web.stop()
     worker.stop()
+
+
+def slot_writer(r: redis.Redis, tid: str, slot: str = "a", restart: bool = False):
+    """A new attempt at a slot (leased for a minute) and its writer, as a worker starts one."""
+    attempt = streams.begin_attempt(
+        r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2, restart=restart
+    )
+    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
+
+
+def finish_slot(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
+    """End a slot with `done` after `seq` tokens, as its generating task does."""
+    assert streams.claim_terminal(r, tid, slot, 60)
+    streams.emit_terminal(r, tid, streams.done_event(slot, seq, "stop"), 60)

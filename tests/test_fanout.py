@@ -9,9 +9,9 @@ import time
 import pytest
 import redis
 
-from app import streams
 from app.fanout import Fanout, Lost
 from app.relay import Relay
+from tests.conftest import finish_slot, slot_writer
 
 
 def _pubsub_clients(r: redis.Redis) -> int:
@@ -100,8 +100,7 @@ def test_a_dropped_connection_is_reported_and_a_new_follow_reconnects(r, fan):
 
 @pytest.mark.timeout(30)
 def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, fan):
-    attempt = streams.begin_attempt(r, "gap", "a", lease_ms=60_000, ttl=60, max_attempts=2)
-    writer = streams.SlotWriter(r, "gap", "a", 60, attempt, 60_000)
+    writer = slot_writer(r, "gap")
     writer.token("one ")
     relay = iter(Relay(r, fan, "gap", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one "
@@ -109,8 +108,7 @@ def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, 
     time.sleep(0.2)  # the reader thread notices, nobody is subscribed now
     for piece in ("two ", "three"):
         writer.token(piece)
-    assert streams.claim_terminal(r, "gap", "a", 60)
-    streams.emit_terminal(r, "gap", streams.done_event("a", writer.seq, "stop"), 60)
+    finish_slot(r, "gap", "a", writer.seq)
     rest = [json.loads(raw) for raw in relay]
     assert [e["type"] for e in rest] == ["token", "token", "done", "end"]
     assert "".join(e.get("text", "") for e in rest) == "two three"
@@ -118,18 +116,17 @@ def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, 
 
 @pytest.mark.timeout(30)
 def test_after_a_dropped_subscription_a_restarted_slot_is_not_reset_again(r, fan):
-    old = streams.SlotWriter(r, "again", "a", 60, _attempt(r, "again"), 60_000)
+    old = slot_writer(r, "again")
     old.token("lost ")
     r.delete("duet:turn:{again}:lease:a")  # its worker died; a new attempt resets the slot
-    new = streams.SlotWriter(r, "again", "a", 60, _attempt(r, "again"), 60_000)
+    new = slot_writer(r, "again")
     new.token("one ")
     relay = iter(Relay(r, fan, "again", ["a"], poll=0.05))
     assert [json.loads(next(relay))["type"] for _ in range(2)] == ["reset", "token"]
     _kill_subscribers(r)
     time.sleep(0.2)  # the relay is told, follows again and catches up from the buffer
     new.token("two")
-    assert streams.claim_terminal(r, "again", "a", 60)
-    streams.emit_terminal(r, "again", streams.done_event("a", new.seq, "stop"), 60)
+    finish_slot(r, "again", "a", new.seq)
     rest = [json.loads(raw) for raw in relay]
     # Not the reset again, nor "one " once more: only what the client has not seen.
     assert [(e["type"], e.get("text")) for e in rest] == [
@@ -142,16 +139,15 @@ def test_after_a_dropped_subscription_a_restarted_slot_is_not_reset_again(r, fan
 def test_a_reset_numbered_like_the_last_one_still_counts(r, fan):
     """A Redis that restarted empty numbers attempts afresh: a new reset of the same attempt
     number is a new reset."""
-    first = streams.SlotWriter(r, "amnesiac", "a", 60, _attempt(r, "amnesiac", True), 60_000)
+    first = slot_writer(r, "amnesiac", restart=True)
     first.token("before ")
     relay = iter(Relay(r, fan, "amnesiac", ["a"], poll=0.05))
     assert [json.loads(next(relay))["type"] for _ in range(2)] == ["reset", "token"]
     r.flushdb()  # Redis restarted empty; the database says the slot had started
-    again = streams.SlotWriter(r, "amnesiac", "a", 60, _attempt(r, "amnesiac", True), 60_000)
+    again = slot_writer(r, "amnesiac", restart=True)
     assert again.attempt == first.attempt == 1
     again.token("after")
-    assert streams.claim_terminal(r, "amnesiac", "a", 60)
-    streams.emit_terminal(r, "amnesiac", streams.done_event("a", again.seq, "stop"), 60)
+    finish_slot(r, "amnesiac", "a", again.seq)
     rest = [json.loads(raw) for raw in relay]
     assert [(e["type"], e.get("text")) for e in rest] == [
         ("reset", None),
@@ -159,12 +155,6 @@ def test_a_reset_numbered_like_the_last_one_still_counts(r, fan):
         ("done", None),
         ("end", None),
     ]
-
-
-def _attempt(r: redis.Redis, tid: str, restart: bool = False) -> int:
-    return streams.begin_attempt(
-        r, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2, restart=restart
-    )
 
 
 class _CountingRedis(redis.Redis):

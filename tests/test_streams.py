@@ -8,20 +8,10 @@ import threading
 import time
 
 import pytest
-import redis
 
 from app import streams
 from app.relay import Relay
-
-
-def _writer(r: redis.Redis, tid: str, slot: str) -> streams.SlotWriter:
-    attempt = streams.begin_attempt(r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2)
-    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
-
-
-def _finish(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
-    assert streams.claim_terminal(r, tid, slot, 60)
-    streams.emit_terminal(r, tid, streams.done_event(slot, seq, "stop"), 60)
+from tests.conftest import finish_slot, slot_writer
 
 
 def _collect(relay: streams.Relay) -> list[dict]:
@@ -29,10 +19,10 @@ def _collect(relay: streams.Relay) -> list[dict]:
 
 
 def test_relay_replays_a_finished_slot_then_ends(r, fan):
-    writer = _writer(r, "t1", "a")
+    writer = slot_writer(r, "t1", "a")
     for piece in ["Hé", "llo", " 🎉"]:
         assert writer.token(piece)
-    _finish(r, "t1", "a", writer.seq)
+    finish_slot(r, "t1", "a", writer.seq)
 
     events = _collect(Relay(r, fan, "t1", ["a"]))
 
@@ -42,10 +32,10 @@ def test_relay_replays_a_finished_slot_then_ends(r, fan):
 
 
 def test_relay_resumes_after_the_given_seq(r, fan):
-    writer = _writer(r, "t2", "a")
+    writer = slot_writer(r, "t2", "a")
     for i in range(10):
         writer.token(str(i))
-    _finish(r, "t2", "a", writer.seq)
+    finish_slot(r, "t2", "a", writer.seq)
 
     events = _collect(Relay(r, fan, "t2", ["a"], after={"a": 7}))
 
@@ -64,12 +54,12 @@ def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r, fan
         results.append(_collect(Relay(r, fan, "race", ["a", "b"], poll=0.05)))
 
     def write(slot: str) -> None:
-        writer = _writer(r, "race", slot)
+        writer = slot_writer(r, "race", slot)
         for piece in text:
             writer.token(piece)
             if random.random() < 0.05:
                 time.sleep(0.001)
-        _finish(r, "race", slot, writer.seq)
+        finish_slot(r, "race", slot, writer.seq)
 
     readers = []
     writers = [threading.Thread(target=write, args=(s,)) for s in "ab"]
@@ -95,7 +85,7 @@ def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r, fan
 
 
 def test_no_token_is_accepted_once_the_slot_is_claimed(r):
-    writer = _writer(r, "t3", "a")
+    writer = slot_writer(r, "t3", "a")
     assert writer.token("kept")
     assert streams.claim_terminal(r, "t3", "a", 60)
     assert not writer.token("dropped")
@@ -123,7 +113,7 @@ def test_relay_uses_the_fallback_when_the_buffer_has_expired(r, fan):
 @pytest.mark.timeout(30)
 def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r, fan):
     """A gap in live seqs (a dropped pub/sub message) is filled from the buffer."""
-    writer = _writer(r, "gap", "a")
+    writer = slot_writer(r, "gap", "a")
     writer.token("one")
     relay = iter(Relay(r, fan, "gap", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
@@ -131,7 +121,7 @@ def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r, fan)
     r.rpush(streams.buffer_key("gap", "a"), json.dumps(streams.token_event("a", 2, "two")))
     writer.seq = 2
     writer.token("three")
-    _finish(r, "gap", "a", writer.seq)
+    finish_slot(r, "gap", "a", writer.seq)
     rest = [json.loads(raw) for raw in relay]
     assert [e.get("text") for e in rest if e["type"] == "token"] == ["two", "three"]
     assert rest[-1] == {"type": "end"}
@@ -160,23 +150,23 @@ def test_relay_stops_when_the_socket_closes(r, fan):
 
 @pytest.mark.timeout(30)
 def test_a_done_event_never_overtakes_missing_tokens(r, fan):
-    writer = _writer(r, "tail", "a")
+    writer = slot_writer(r, "tail", "a")
     writer.token("one")
     relay = iter(Relay(r, fan, "tail", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # The last token reaches the buffer but its live message is lost; then `done` arrives.
     r.rpush(streams.buffer_key("tail", "a"), json.dumps(streams.token_event("a", 2, "two")))
-    _finish(r, "tail", "a", 2)
+    finish_slot(r, "tail", "a", 2)
     rest = [json.loads(raw) for raw in relay]
     assert [e["type"] for e in rest] == ["token", "done", "end"]
     assert rest[0]["text"] == "two"
 
 
 def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r, fan):
-    first = _writer(r, "again", "a")
+    first = slot_writer(r, "again", "a")
     assert first.token("old text")
     r.delete("duet:turn:{again}:lease:a")  # the first attempt's worker died
-    second = _writer(r, "again", "a")
+    second = slot_writer(r, "again", "a")
     assert second.attempt == 2
     assert not first.token("late old text")  # the dead attempt cannot write any more
     assert second.token("new")
@@ -220,12 +210,12 @@ def test_a_restart_after_redis_lost_its_state_still_resets(r):
 
 @pytest.mark.timeout(30)
 def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
-    old = _writer(r, "twice-reset", "a")
+    old = slot_writer(r, "twice-reset", "a")
     old.token("old ")
     relay = iter(Relay(r, fan, "twice-reset", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "old "
     r.delete("duet:turn:{twice-reset}:lease:a")  # its worker died
-    new = _writer(r, "twice-reset", "a")  # publishes `reset` live and puts it in the buffer
+    new = slot_writer(r, "twice-reset", "a")  # publishes `reset` live and puts it in the buffer
     assert json.loads(next(relay))["type"] == "reset"
     new.token("one ")
     # A live message is lost: the relay sees the gap and re-reads the buffer, which starts
@@ -236,7 +226,7 @@ def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
     )
     new.seq = 2
     new.token("three")
-    _finish(r, "twice-reset", "a", new.seq)
+    finish_slot(r, "twice-reset", "a", new.seq)
     rest = [json.loads(raw) for raw in relay]
     assert [e["type"] for e in rest] == ["token", "token", "token", "done", "end"]
     assert [e["seq"] for e in rest[:3]] == [1, 2, 3]
