@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,7 +322,7 @@ class Tally:
 
     slots: list[Slot] = field(default_factory=list)
     lags: list[int] = field(default_factory=list)  # per token, in ticks
-    late_ns: list[int] = field(default_factory=list)  # arrival times of tokens over LATE_MS
+    late_ns: list[int] = field(default_factory=list)  # arrivals of tokens over LATE_TICKS
     errors: list[str] = field(default_factory=list)
     malformed: int = 0
     open_sockets: int = 0
@@ -972,10 +973,8 @@ def _summarise(
     # When the late tokens arrived, by second since the first request: the arrivals
     # (first seconds), the steady streaming, or the endings.
     began = min((sl.t0_ns for sl in duet.slots if sl.t0_ns), default=0)
-    late_by_second = [0] * (1 + max(((t - began) // 10**9 for t in duet.late_ns), default=-1))
-    for t in duet.late_ns:
-        late_by_second[(t - began) // 10**9] += 1
-    lat["late_by_second"] = late_by_second
+    late = Counter((t - began) // 10**9 for t in duet.late_ns)
+    lat["late_by_second"] = [late[s] for s in range(max(late, default=-1) + 1)]
 
     def outcome(t: Tally) -> dict:
         ends = [s.end for s in t.slots]
