@@ -8,10 +8,20 @@ import threading
 import time
 
 import pytest
+import redis
 
 from app import streams
 from app.relay import Relay
 from tests.conftest import finish_slot, slot_writer
+
+
+def _lose_live(r: redis.Redis, writer: streams.SlotWriter, text: str) -> None:
+    """Append the writer's next token to the buffer only, as if its live message was lost."""
+    writer.seq += 1
+    r.rpush(
+        streams.buffer_key(writer.turn_id, writer.slot),
+        json.dumps(streams.token_event(writer.slot, writer.seq, text)),
+    )
 
 
 def _collect(relay: streams.Relay) -> list[dict]:
@@ -118,8 +128,7 @@ def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r, fan)
     relay = iter(Relay(r, fan, "gap", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # Write token 2 to the buffer only, as if its live message had been lost, then token 3.
-    r.rpush(streams.buffer_key("gap", "a"), json.dumps(streams.token_event("a", 2, "two")))
-    writer.seq = 2
+    _lose_live(r, writer, "two")
     writer.token("three")
     finish_slot(r, "gap", "a", writer.seq)
     rest = [json.loads(raw) for raw in relay]
@@ -155,8 +164,8 @@ def test_a_done_event_never_overtakes_missing_tokens(r, fan):
     relay = iter(Relay(r, fan, "tail", ["a"], poll=0.05))
     assert json.loads(next(relay))["text"] == "one"
     # The last token reaches the buffer but its live message is lost; then `done` arrives.
-    r.rpush(streams.buffer_key("tail", "a"), json.dumps(streams.token_event("a", 2, "two")))
-    finish_slot(r, "tail", "a", 2)
+    _lose_live(r, writer, "two")
+    finish_slot(r, "tail", "a", writer.seq)
     rest = [json.loads(raw) for raw in relay]
     assert [e["type"] for e in rest] == ["token", "done", "end"]
     assert rest[0]["text"] == "two"
@@ -220,11 +229,7 @@ def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
     new.token("one ")
     # A live message is lost: the relay sees the gap and re-reads the buffer, which starts
     # with the same reset.
-    r.rpush(
-        streams.buffer_key("twice-reset", "a"),
-        json.dumps(streams.token_event("a", 2, "two ")),
-    )
-    new.seq = 2
+    _lose_live(r, new, "two ")
     new.token("three")
     finish_slot(r, "twice-reset", "a", new.seq)
     rest = [json.loads(raw) for raw in relay]
