@@ -100,6 +100,13 @@ def _last_user_message(messages: list[dict]) -> str:
     return ""
 
 
+class _Server(ThreadingHTTPServer):
+    # A real model server's listen backlog (uvicorn's is 2048), not socketserver's 5: a
+    # gevent worker opens a hundred generations' connections within milliseconds.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakeLLM:
     """The server; `with FakeLLM() as fake:` runs it on a free port at `fake.url`."""
 
@@ -111,7 +118,7 @@ class FakeLLM:
         self.started = self.completed = self.aborted = 0  # streams begun, finished, cut by client
         self._lock = threading.Condition()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
 
     @property
     def url(self) -> str:
@@ -122,8 +129,7 @@ class FakeLLM:
         """Bind and serve from a daemon thread."""
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
