@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import redis
@@ -109,3 +110,36 @@ def test_a_new_attempt_starts_counting_again(r):
     second = _writer(r, "redo")
     assert second.token("new")
     assert streams.buffered_text(r, "redo", "a") == ("new", 1)
+
+
+@pytest.mark.timeout(30)
+def test_under_load_a_round_waits_out_the_interval_so_tokens_share_it(r):
+    publisher = Publisher(r, interval=0.5)
+    outboxes = [publisher.open(_writer(r, f"gather{n}")) for n in range(3)]
+    for outbox in outboxes:
+        assert publisher.send(outbox, "first ")
+    for i in range(5):  # tokens every 20 ms, well inside one interval
+        for outbox in outboxes:
+            assert publisher.send(outbox, f"{i}")
+        time.sleep(0.02)
+    for outbox in outboxes:
+        assert publisher.flush(outbox)
+    for n, outbox in enumerate(outboxes):
+        events = _tokens(r, f"gather{n}")
+        assert "".join(e["text"] for e in events) == "first 01234"
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        # Without the interval each 20 ms token went out in a round of its own.
+        assert len(events) <= 3, events
+        assert outbox.tokens == 6
+
+
+@pytest.mark.timeout(30)
+def test_after_a_quiet_moment_a_token_goes_out_without_waiting(r):
+    publisher = Publisher(r, interval=2.0)
+    outbox = publisher.open(_writer(r, "quiet"))
+    assert publisher.send(outbox, "one ") and publisher.flush(outbox)
+    time.sleep(2.1)  # longer than the interval: nothing to gather with
+    started = time.monotonic()
+    assert publisher.send(outbox, "two") and publisher.flush(outbox)
+    assert time.monotonic() - started < 1.0
+    assert streams.buffered_text(r, "quiet", "a") == ("one two", 2)

@@ -26,7 +26,8 @@ def _publisher() -> Publisher:
     extensions = current_app.extensions
     with _publisher_lock:
         if "publisher" not in extensions:
-            extensions["publisher"] = Publisher(redis_client.get())
+            interval = current_app.config["STREAM_PUBLISH_INTERVAL_MS"] / 1000
+            extensions["publisher"] = Publisher(redis_client.get(), interval)
         return extensions["publisher"]
 
 

@@ -3,10 +3,11 @@
 A generation thread does not call Redis for each token: it hands the text to the process's
 `Publisher` and goes back to reading the model. One publisher thread writes what has piled
 up, for all slots at once, in one pipelined round trip: while a round trip is in flight,
-the next batch gathers. A slot's texts that gathered together become one token message
-(the contract allows several upstream tokens per message), so under load there are fewer
-Redis calls, fewer pub/sub messages and fewer websocket frames, and when the process keeps
-up every token still goes out on its own at once.
+the next batch gathers. Rounds start at most once per `interval` (STREAM_PUBLISH_INTERVAL_MS):
+a token that arrives after a quiet moment goes out at once, and under load the tokens of
+a few milliseconds share one round trip, which costs the worker, Redis and the web process
+one wake-up instead of one per token. A slot's texts that gathered together become one
+token message (the contract allows several upstream tokens per message).
 
 Order and fencing are those of `SlotWriter.token`: a slot's messages are appended in order,
 one per round, each by the Lua call that refuses it once the slot is claimed or the attempt
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -47,8 +49,10 @@ class Outbox:
 class Publisher:
     """One thread per worker process that writes queued tokens, one pipeline per round."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, interval: float = 0.0) -> None:
         self._redis = redis
+        self._interval = interval  # seconds from the start of one round to the next
+        self._round_started = float("-inf")
         self._cond = threading.Condition()
         self._queued: dict[Outbox, None] = {}  # outboxes with texts, in arrival order
         self._thread: threading.Thread | None = None
@@ -91,6 +95,11 @@ class Publisher:
             with self._cond:
                 while not self._queued:
                     self._cond.wait()
+            pause = self._round_started + self._interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)  # more tokens join this round meanwhile
+            self._round_started = time.monotonic()
+            with self._cond:
                 batch = list(self._queued)
                 self._queued.clear()
                 messages, counts = [], []
