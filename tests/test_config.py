@@ -239,3 +239,24 @@ def test_every_thread_shares_one_celery_result_backend(app):
     thread.start()
     thread.join()
     assert seen == [first]
+
+
+def test_sqlite_connections_use_wal_without_a_sync_per_commit(app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite settings")
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        pragma = {
+            name: conn.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+    # synchronous 1 = NORMAL: with WAL, commits survive a crash of the process.
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": 15000,
+        "foreign_keys": 1,
+    }
