@@ -150,9 +150,17 @@ def record_feedback(turn: Turn, client_id: str, choice: str, reason: str | None)
 
 
 def _commit_or_conflict(code: str, message: str) -> None:
-    """Commit, turning a lost race on a unique constraint into a 409."""
+    """Commit, turning a lost race on a unique constraint into a 409.
+
+    What the request just wrote stays loaded rather than expired: its values are known, and
+    reading them back (the ids to enqueue, the answer's slots) cost a query per object.
+    """
+    session = db.session()
+    session.expire_on_commit = False
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError:
-        db.session.rollback()
+        session.rollback()
         raise ApiError(409, code, message) from None
+    finally:
+        session.expire_on_commit = True
