@@ -18,6 +18,22 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def commit_written() -> None:
+    """Commit, leaving the session's objects loaded instead of expiring them.
+
+    For a request or task that goes on using rows it has just written: their values are
+    known, and reading each back after an expiring commit would cost a query.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 migrate = Migrate()
 sock = Sock()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from app import streams
-from app.extensions import db, redis_client
+from app.extensions import commit_written, db, redis_client
 from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def finish_response(
         response.token_count = token_count
     if first_token_at is not None:
         response.first_token_at = first_token_at
-    db.session.commit()
+    commit_written()  # the event below reads what was just written
     streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
     return True
 

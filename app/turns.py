@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app import pairing
 from app.context import build_context
 from app.errors import ApiError
-from app.extensions import db
+from app.extensions import commit_written, db
 from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
 from app.slots import finish_response
 from worker.tasks import generate
@@ -150,17 +150,10 @@ def record_feedback(turn: Turn, client_id: str, choice: str, reason: str | None)
 
 
 def _commit_or_conflict(code: str, message: str) -> None:
-    """Commit, turning a lost race on a unique constraint into a 409.
-
-    What the request just wrote stays loaded rather than expired: its values are known, and
-    reading them back (the ids to enqueue, the answer's slots) cost a query per object.
-    """
-    session = db.session()
-    session.expire_on_commit = False
+    """Commit, turning a lost race on a unique constraint into a 409. What was written
+    stays loaded: the ids to enqueue and the answer need no query after the commit."""
     try:
-        session.commit()
+        commit_written()
     except IntegrityError:
-        session.rollback()
+        db.session.rollback()
         raise ApiError(409, code, message) from None
-    finally:
-        session.expire_on_commit = True

@@ -153,6 +153,16 @@ def client(app):
 
 
 @pytest.fixture
+def queued(monkeypatch) -> list[str]:
+    """The response ids handed to the generation task (nothing really goes to Celery)."""
+    from worker.tasks import generate
+
+    ids: list[str] = []
+    monkeypatch.setattr(generate, "delay", lambda response_id: ids.append(response_id))
+    return ids
+
+
+@pytest.fixture
 def r() -> Iterator[redis.Redis]:
     """A client of the in-process apps' Redis database, flushed before and after."""
     client = redis.Redis.from_url(APP_REDIS_URL, decode_responses=True)

@@ -106,16 +106,6 @@ def other(app):
     return app.test_client()
 
 
-@pytest.fixture
-def queued(monkeypatch) -> list[str]:
-    """The response ids handed to the generation task (nothing really goes to Celery)."""
-    from worker.tasks import generate
-
-    ids: list[str] = []
-    monkeypatch.setattr(generate, "delay", lambda response_id: ids.append(response_id))
-    return ids
-
-
 # --------------------------------------------------------------------------- 404
 
 

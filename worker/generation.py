@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app import streams
-from app.extensions import db, redis_client
+from app.extensions import commit_written, db, redis_client
 from app.models import DONE, ERROR, STREAMING, Response, utcnow
 from app.slots import finish_response
 from worker.heartbeat import Heartbeat
@@ -104,8 +104,9 @@ def generate_response(response_id: str) -> None:
     response.started_at = utcnow()
     response.first_token_at = None
     # The commit also hands the connection back: a pool of a few connections serves a
-    # worker whose threads stream many slots at once.
-    db.session.commit()
+    # worker whose greenlets stream many slots at once. Only this task writes the row until
+    # it claims the end, so what is loaded stays true and the end needs no reload.
+    commit_written()
     with Heartbeat(writer) as heartbeat:
         _stream_into(response, job, _publisher(), writer, heartbeat)
 

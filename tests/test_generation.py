@@ -1,0 +1,62 @@
+"""The generation task's own work, run in-process against the fake model server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy
+
+from app import streams
+from app.extensions import db, redis_client
+from app.models import DONE, Response
+from tests.fake_llm import expected_text
+
+
+@pytest.mark.timeout(60)
+def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
+    app, client, queued, endpoints, r
+):
+    """Each query a slot's start and end costs is paid 100 times when 50 people send at
+    once, in a process whose other streams wait meanwhile."""
+    from worker.generation import generate_response
+
+    cid = client.post("/api/conversations", json={}).get_json()["id"]
+    content = "Count for me #tokens=12"
+    turn = client.post(
+        f"/api/conversations/{cid}/turns", json={"content": content, "mode": "single"}
+    )
+    (response_id,) = queued
+    statements: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args) -> None:
+        statements.append(sql.split()[0].upper())
+
+    def commit(_conn) -> None:
+        statements.append("COMMIT")
+
+    with app.app_context():
+        engine = db.engine
+        sqlalchemy.event.listen(engine, "before_cursor_execute", statement)
+        sqlalchemy.event.listen(engine, "commit", commit)
+        try:
+            generate_response(response_id)
+        finally:
+            sqlalchemy.event.remove(engine, "before_cursor_execute", statement)
+            sqlalchemy.event.remove(engine, "commit", commit)
+        saved = db.session.get(Response, response_id)
+        name, events = (
+            saved.endpoint_name,
+            streams.buffered_events(redis_client.get(), turn.get_json()["id"], "a"),
+        )
+        assert saved.status == DONE
+
+    params = next(e for e in endpoints if e["name"] == name)["params"]
+    text = expected_text(name, [{"role": "user", "content": content}], params)
+    assert saved.content == text
+    assert "".join(json.loads(e).get("text", "") for e in events) == text
+    assert json.loads(events[-1])["type"] == "done"
+    # The response and its turn's context are read once; then only writes.
+    first_commit = statements.index("COMMIT")
+    assert statements[:first_commit].count("SELECT") == 2, statements
+    assert statements[first_commit:] == ["COMMIT", "UPDATE", "COMMIT"], statements
