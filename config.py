@@ -183,8 +183,8 @@ class Config:
     STREAM_TTL = _int("STREAM_TTL", 24 * 3600)
     # A worker process writes the tokens of all its slots to Redis in rounds, starting one at
     # most this often: after a quiet moment a token goes at once; under load a round carries
-    # a few milliseconds of tokens for one round trip. 0 starts a round as soon as one ends.
-    STREAM_PUBLISH_INTERVAL_MS = _float("STREAM_PUBLISH_INTERVAL_MS", 3.0, 0.0, 100.0)
+    # the tokens of that time for one round trip. 0 starts a round as soon as one ends.
+    STREAM_PUBLISH_INTERVAL_MS = _float("STREAM_PUBLISH_INTERVAL_MS", 1.0, 0.0, 100.0)
 
     # Rate limits (flask-limiter syntax, ";" between limits), kept in Redis. Generous for a
     # person, tight enough to stop a script.

@@ -5,8 +5,8 @@ A generation thread does not call Redis for each token: it hands the text to the
 up, for all slots at once, in one pipelined round trip: while a round trip is in flight,
 the next batch gathers. Rounds start at most once per `interval` (STREAM_PUBLISH_INTERVAL_MS):
 a token that arrives after a quiet moment goes out at once, and under load the tokens of
-a few milliseconds share one round trip, which costs the worker, Redis and the web process
-one wake-up instead of one per token. A slot's texts that gathered together become one
+an interval share one round trip, which costs the worker, Redis and the web process one
+wake-up instead of one per token. A slot's texts that gathered together become one
 token message (the contract allows several upstream tokens per message).
 
 Order and fencing are those of `SlotWriter.token`: a slot's messages are appended in order,
