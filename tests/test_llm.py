@@ -145,6 +145,17 @@ def test_stream_sends_model_messages_params_and_key(fake: FakeLLM) -> None:
 
 
 @pytest.mark.timeout(30)
+def test_the_api_key_wins_over_a_netrc_entry_for_the_host(fake: FakeLLM, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))  # as ~/.netrc would
+    messages = user("hello")
+    collect(stream_chat(fake.url + "/beta/v1", "m1", messages, api_key="sk-1"))
+    assert fake.headers[-1]["Authorization"] == "Bearer sk-1"
+
+
+@pytest.mark.timeout(30)
 def test_max_tokens_cuts_the_answer_with_finish_reason_length(fake: FakeLLM) -> None:
     messages = user("long one #tokens=40")
     text, chunks = collect(stream_chat(fake.url + "/alpha/v1", "m", messages, max_tokens=10))

@@ -41,6 +41,18 @@ class Timeouts:
     total: float = 600.0  # whole generation; requests cannot bound this, so we do
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    """The endpoint's api_key as requests auth: given as a plain header, a ~/.netrc entry
+    for the endpoint's host would replace it (requests applies netrc auth after headers)."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.api_key}"
+        return request
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of the answer; the last one carries the finish_reason."""
@@ -137,12 +149,11 @@ def stream_chat(
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     headers = {"Accept": "text/event-stream"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
+    auth = _BearerAuth(api_key) if api_key else None
     http = session or requests.Session()
     response = None
     try:
-        response = _open(http, url, body, headers, timeouts)
+        response = _open(http, url, body, headers, auth, timeouts)
         yield from _chunks(response, timeouts, deadline)
     except GenerationError as exc:
         if api_key and api_key in str(exc):  # an upstream error body might echo the key
@@ -157,12 +168,22 @@ def stream_chat(
 
 
 def _open(
-    http: requests.Session, url: str, body: dict, headers: dict, timeouts: Timeouts
+    http: requests.Session,
+    url: str,
+    body: dict,
+    headers: dict,
+    auth: _BearerAuth | None,
+    timeouts: Timeouts,
 ) -> requests.Response:
     shown = _safe_url(url)
     try:
         response = http.post(
-            url, json=body, headers=headers, stream=True, timeout=(timeouts.connect, timeouts.read)
+            url,
+            json=body,
+            headers=headers,
+            auth=auth,
+            stream=True,
+            timeout=(timeouts.connect, timeouts.read),
         )
     except requests.exceptions.ConnectTimeout as exc:
         raise GenerationError(f"could not connect to {shown} in {timeouts.connect:g} s") from exc
