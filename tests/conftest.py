@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from app import streams
 from app.fanout import Fanout
@@ -160,6 +161,36 @@ def queued(monkeypatch) -> list[str]:
     ids: list[str] = []
     monkeypatch.setattr(generate, "delay", lambda response_id: ids.append(response_id))
     return ids
+
+
+@pytest.fixture
+def record_sql(app) -> Callable[[], AbstractContextManager[list[str]]]:
+    """`with record_sql() as seen:` lists what the app's database is sent meanwhile: the
+    first word of each statement (SELECT, UPDATE...) and COMMIT for each commit."""
+
+    @contextmanager
+    def recording() -> Iterator[list[str]]:
+        from app.extensions import db
+
+        seen: list[str] = []
+
+        def statement(_conn, _cursor, sql, *_args) -> None:
+            seen.append(sql.split()[0].upper())
+
+        def commit(_conn) -> None:
+            seen.append("COMMIT")
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", commit)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", statement)
+            event.remove(engine, "commit", commit)
+
+    return recording
 
 
 @pytest.fixture

@@ -662,31 +662,14 @@ def test_create_conversation_is_201_with_an_id(client):
     assert all(len(i) >= 32 for i in ids)  # unguessable
 
 
-def test_sending_a_pair_reads_nothing_back_after_its_commit(app, client, queued):
+def test_sending_a_pair_reads_nothing_back_after_its_commit(app, client, queued, record_sql):
     """50 people sending at once is where the web process is busiest: the ids to enqueue and
     the answer come from what the request wrote, not from queries after the commit."""
-    import sqlalchemy
-
     cid = new_conversation(client)
-    events: list[str] = []
-
-    def statement(_conn, _cursor, sql, *_args) -> None:
-        events.append(sql.split()[0].upper())
-
-    def commit(_conn) -> None:
-        events.append("COMMIT")
-
-    with app.app_context():
-        engine = db.engine
-    sqlalchemy.event.listen(engine, "before_cursor_execute", statement)
-    sqlalchemy.event.listen(engine, "commit", commit)
-    try:
+    with record_sql() as events:
         answer = client.post(
             f"/api/conversations/{cid}/turns", json={"mode": "pair", "content": "hi"}
         )
-    finally:
-        sqlalchemy.event.remove(engine, "before_cursor_execute", statement)
-        sqlalchemy.event.remove(engine, "commit", commit)
     assert answer.status_code == 202
     assert answer.get_json()["slots"] == ["a", "b"]
     assert "INSERT" in events and events[-1] == "COMMIT", events

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy
 
 from app import streams
 from app.extensions import db, redis_client
@@ -15,7 +14,7 @@ from tests.fake_llm import expected_text
 
 @pytest.mark.timeout(60)
 def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
-    app, client, queued, endpoints, r
+    app, client, queued, endpoints, r, record_sql
 ):
     """Each query a slot's start and end costs is paid 100 times when 50 people send at
     once, in a process whose other streams wait meanwhile."""
@@ -27,23 +26,9 @@ def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
         f"/api/conversations/{cid}/turns", json={"content": content, "mode": "single"}
     )
     (response_id,) = queued
-    statements: list[str] = []
-
-    def statement(_conn, _cursor, sql, *_args) -> None:
-        statements.append(sql.split()[0].upper())
-
-    def commit(_conn) -> None:
-        statements.append("COMMIT")
-
+    with app.app_context(), record_sql() as statements:
+        generate_response(response_id)
     with app.app_context():
-        engine = db.engine
-        sqlalchemy.event.listen(engine, "before_cursor_execute", statement)
-        sqlalchemy.event.listen(engine, "commit", commit)
-        try:
-            generate_response(response_id)
-        finally:
-            sqlalchemy.event.remove(engine, "before_cursor_execute", statement)
-            sqlalchemy.event.remove(engine, "commit", commit)
         saved = db.session.get(Response, response_id)
         name, events = (
             saved.endpoint_name,

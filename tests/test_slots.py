@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-import sqlalchemy
 
 from app import streams
 from app.extensions import db, redis_client
@@ -49,22 +48,14 @@ def test_an_end_saved_but_never_published_is_published(app, client):
     assert events == [{"type": "done", "slot": "a", "seq": 0, "finish_reason": "stop"}]
 
 
-def test_a_slot_streaming_under_a_live_lease_is_left_alone_without_a_query(app, client):
+def test_a_slot_streaming_under_a_live_lease_is_left_alone_without_a_query(app, client, record_sql):
     tid = _queued_turn(client)
     with app.app_context():
         response = db.session.scalars(db.select(Response).filter_by(turn_id=tid)).one()
         redis = redis_client.get()
         assert streams.begin_attempt(redis, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2)
-        statements: list[str] = []
-
-        def record(*args) -> None:
-            statements.append(args[2])
-
-        sqlalchemy.event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with record_sql() as statements:
             watch_slots([response])  # every open socket runs this every few seconds
-        finally:
-            sqlalchemy.event.remove(db.engine, "before_cursor_execute", record)
         assert statements == []
         assert response.status == "streaming"
         assert streams.buffered_events(redis, tid, "a") == []
