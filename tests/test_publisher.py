@@ -143,3 +143,14 @@ def test_after_a_quiet_moment_a_token_goes_out_without_waiting(r):
     assert publisher.send(outbox, "two") and publisher.flush(outbox)
     assert time.monotonic() - started < 1.0
     assert streams.buffered_text(r, "quiet", "a") == ("one two", 2)
+
+
+@pytest.mark.timeout(10)
+def test_a_slot_still_gets_written_when_the_publisher_thread_died_after_it_opened(r, monkeypatch):
+    publisher = Publisher(r)
+    with monkeypatch.context() as m:
+        m.setattr(publisher, "_start", lambda: None)  # no thread runs: as if it had died
+        outbox = publisher.open(_writer(r, "orphan"))
+        assert publisher.send(outbox, "still ") and publisher.send(outbox, "here")
+    assert publisher.flush(outbox)  # would wait forever with nobody writing
+    assert streams.buffered_text(r, "orphan", "a")[0] == "still here"
