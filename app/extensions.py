@@ -18,6 +18,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+sock = Sock()
 
 
 def commit_written() -> None:
@@ -32,10 +34,6 @@ def commit_written() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
-
-
-migrate = Migrate()
-sock = Sock()
 
 
 class RedisClient:
