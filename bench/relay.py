@@ -137,14 +137,17 @@ def _frame(payload: str) -> bytes:
 
 _STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-    b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
 )
+KEEP_ALIVE_S = 5.0  # an idle connection is closed after this long, as uvicorn (vLLM) does
 
 
 class _UpstreamConnection(asyncio.Protocol):
-    """One request. Chat completions stream: a role chunk, `tokens` content chunks at `rate`
-    (scheduled on absolute times, so the rate does not drift), a final chunk with
-    finish_reason "stop", `data: [DONE]`, the closing zero-length chunk, then close."""
+    """One connection. Chat completions stream: a role chunk, `tokens` content chunks at
+    `rate` (scheduled on absolute times, so the rate does not drift), a final chunk with
+    finish_reason "stop", `data: [DONE]`, the closing zero-length chunk; the connection then
+    stays open for the next request (HTTP/1.1 keep-alive, closed after KEEP_ALIVE_S idle, as
+    vLLM's uvicorn does). Other answers close it."""
 
     def __init__(self, state: _UpstreamState) -> None:
         self.state = state
@@ -153,6 +156,7 @@ class _UpstreamConnection(asyncio.Protocol):
         self.handled = False
         self.streaming = False
         self.timer: asyncio.TimerHandle | None = None
+        self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -176,7 +180,10 @@ class _UpstreamConnection(asyncio.Protocol):
         if len(self.buf) < end + 4 + length:
             return
         body = bytes(self.buf[end + 4 : end + 4 + length])
+        del self.buf[: end + 4 + length]
         self.handled = True
+        if self.idle is not None:
+            self.idle.cancel()
         self._route(method, path.split("?", 1)[0], body)
 
     def _route(self, method: str, path: str, body: bytes) -> None:
@@ -263,11 +270,15 @@ class _UpstreamConnection(asyncio.Protocol):
         self.streaming = False
         state.completed += 1
         state.open -= 1
-        transport.close()
+        self.handled = False  # keep-alive: the next request may come on this connection
+        self.idle = self.loop.call_later(KEEP_ALIVE_S, transport.close)
+        if self.buf:
+            self.data_received(b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        for timer in (self.timer, self.idle):
+            if timer is not None:
+                timer.cancel()
         if self.streaming:
             self.state.aborted += 1
             self.state.open -= 1
@@ -846,6 +857,7 @@ class Config:
     worker_procs: int
     worker_concurrency: int  # per process; 0 = enough threads for the largest N
     worker_pool: str  # Celery's --pool: gevent (the Procfile's) or threads
+    web_pool: str  # gunicorn's worker class: gthread or gevent
     database_url: str | None
     redis_url: str
     json_path: Path
@@ -1130,7 +1142,7 @@ def print_table(result: dict) -> None:
     s = result["settings"]
     print(
         f"Upstream: {s['tokens']} tokens x {TOKEN_CHARS} chars at {s['rate']:g} tokens/s per "
-        f"stream; arrivals over {s['ramp']:g} s; web {s['web_procs']} gunicorn gthread "
+        f"stream; arrivals over {s['ramp']:g} s; web {s['web_procs']} gunicorn {s['web_pool']} "
         f"processes; {s['worker_procs']} Celery worker process(es) x {s['worker_threads']} "
         f"{s['worker_pool']}; {s['database']}"
     )
@@ -1348,7 +1360,7 @@ def run(cfg: Config) -> dict:
 
         # One web for the whole sweep, with a thread for every socket of the largest N.
         threads = cfg.web_threads or cfg.threads_for(max(cfg.pairs))
-        web, url = start_web(env, logs, workers=cfg.web_procs, threads=threads)
+        web, url = start_web(env, logs, workers=cfg.web_procs, threads=threads, pool=cfg.web_pool)
         processes.append(web)
         base = _hostport(url)
         jars: list[dict] = []  # the simulated browsers' cookies, reused from one N to the next
@@ -1438,6 +1450,7 @@ def run(cfg: Config) -> dict:
             "worker_procs": cfg.worker_procs,
             "worker_threads": cfg.worker_threads(),
             "worker_pool": cfg.worker_pool,
+            "web_pool": cfg.web_pool,
             "database": "SQLite" if database_url.startswith("sqlite") else "PostgreSQL",
             "redis_version": redis_client.info("server").get("redis_version"),
         },
@@ -1528,6 +1541,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Celery's execution pool (the Procfile's is gevent)",
     )
     parser.add_argument(
+        "--web-pool",
+        choices=("gthread", "gevent"),
+        default="gthread",
+        help="gunicorn's worker class",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="default: a temporary SQLite file; a PostgreSQL URL must be a scratch database",
@@ -1570,6 +1589,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_procs=args.worker_procs,
         worker_concurrency=args.worker_concurrency or (16 if args.quick else 0),
         worker_pool=args.worker_pool,
+        web_pool=args.web_pool,
         database_url=args.database_url,
         redis_url=args.redis_url,
         json_path=Path(args.json),

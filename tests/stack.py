@@ -109,16 +109,22 @@ def wait_for_worker(process: Process, timeout: float = 30) -> None:
 
 
 def start_web(
-    env: dict[str, str], logs: Path, *, workers: int = 2, threads: int = 16
+    env: dict[str, str],
+    logs: Path,
+    *,
+    workers: int = 2,
+    threads: int = 16,
+    pool: str = "gthread",
 ) -> tuple[Process, str]:
-    """gunicorn as in the Procfile; returns the process and its base URL."""
+    """gunicorn as in the Procfile (`pool`: its worker class); returns the process and its
+    base URL."""
     port = free_port()
     web = Process(
         "web",
         [
             str(BIN / "gunicorn"),
             "-k",
-            "gthread",
+            pool,
             "-w",
             str(workers),
             "--threads",
