@@ -12,7 +12,9 @@ offset, often inside a multibyte character, so clients must decode UTF-8 increme
 
 `fake.requests` holds (path, json body) per chat request and `fake.headers` their headers;
 `fake.started`, `.completed` (fully written) and `.aborted` (the client hung up) count streams,
-and `fake.wait_until(lambda f: f.aborted == 1)` waits for a count.
+`fake.connections` the TCP connections accepted (a chunked stream leaves its connection open
+for the next request, as vLLM's server does), and `fake.wait_until(lambda f: f.aborted == 1)`
+waits for a count.
 
 Directives, anywhere in the last user message:
     #tokens=N           answer with N tokens (default 40)
@@ -25,6 +27,8 @@ Directives, anywhere in the last user message:
     #fail=garbage       a few tokens, then `data: {not json`
     #fail=stall         a few tokens, then silence until the server stops (at most 300 s)
     #fail=nodone        a complete answer, but the stream ends without [DONE] (some servers)
+    #fail=linger        a complete answer and [DONE], then silence before the body's end
+                        (until the server stops, at most 300 s)
 
 Run standalone: `python tests/fake_llm.py --port 8001`.
 """
@@ -116,6 +120,7 @@ class FakeLLM:
         self.requests: list[tuple[str, dict]] = []  # (path, json body) per chat request
         self.headers: list[dict[str, str]] = []  # the request headers, parallel to .requests
         self.started = self.completed = self.aborted = 0  # streams begun, finished, cut by client
+        self.connections = 0  # TCP connections accepted
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -165,6 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
+
+    def setup(self) -> None:
+        super().setup()
+        self.fake._count("connections")
 
     def do_GET(self) -> None:
         if not self.path.endswith("/v1/models"):
@@ -248,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
             event({}, "length" if limit and limit < len(tokens) else "stop")
         if fail != "nodone":
             self._event("data: [DONE]")
+        if fail == "linger":
+            self.fake._stopping.wait(300)
         self._end()
 
     def _event(self, line: str, eol: str = "\n", aim: str = "") -> None:

@@ -45,3 +45,23 @@ def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
     first_commit = statements.index("COMMIT")
     assert statements[:first_commit].count("SELECT") == 2, statements
     assert statements[first_commit:] == ["COMMIT", "UPDATE", "COMMIT"], statements
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_s_generations_share_their_connections_to_the_endpoint(
+    app, client, queued, fake_llm
+):
+    """A generation after another one on the same endpoint reuses its connection."""
+    from worker.generation import generate_response
+
+    cid = client.post("/api/conversations", json={}).get_json()["id"]
+    before = fake_llm.connections
+    for content in ("one", "two", "three"):
+        client.post(f"/api/conversations/{cid}/turns", json={"content": content, "mode": "single"})
+        with app.app_context():
+            generate_response(queued[-1])
+            assert db.session.get(Response, queued[-1]).status == DONE
+    # The endpoint of a single turn is drawn at random: one connection per endpoint used.
+    with app.app_context():
+        used = {db.session.get(Response, rid).endpoint_name for rid in queued}
+    assert fake_llm.connections - before == len(used)

@@ -10,7 +10,15 @@ import pytest
 import requests
 
 from tests.fake_llm import FakeLLM, expected_text, expected_tokens
-from worker.llm import Chunk, GenerationError, SSEDecoder, Timeouts, parse_chunk, stream_chat
+from worker.llm import (
+    Chunk,
+    GenerationError,
+    SSEDecoder,
+    Timeouts,
+    endpoint_session,
+    parse_chunk,
+    stream_chat,
+)
 
 MULTIBYTE = "café 中文 🎉 e\u0301 👨‍👩‍👧"
 
@@ -252,9 +260,41 @@ def test_closing_the_stream_early_hangs_up_on_the_endpoint(fake: FakeLLM) -> Non
 
 
 @pytest.mark.timeout(30)
-def test_a_shared_session_serves_several_generations(fake: FakeLLM) -> None:
+def test_generations_on_the_endpoint_session_share_one_connection(fake: FakeLLM) -> None:
+    """A worker's next generation skips the TCP (and TLS) handshake: the connection of a
+    stream read to its end serves it. A body that ends when the connection closes cannot."""
     messages = user("again")
-    with requests.Session() as session:
+    before = fake.connections
+    with endpoint_session() as session:
         for _ in range(3):
             text, _ = collect(stream_chat(fake.url + "/alpha/v1", "m", messages, session=session))
             assert text == expected_text("alpha", messages)
+    assert fake.connections - before == (1 if fake.chunked else 3)
+
+
+@pytest.mark.timeout(30)
+def test_a_reused_connection_gets_the_full_read_timeout_again(fake: FakeLLM) -> None:
+    """The end of a body is awaited briefly after [DONE]; the next stream on the connection
+    waits as long as the endpoint's read timeout says."""
+    url, timeouts = fake.url + "/alpha/v1", Timeouts(read=5)
+    slow = user("#first_delay=1.5 a slow start")
+    with endpoint_session() as session:
+        collect(stream_chat(url, "m", user("first"), session=session, timeouts=timeouts))
+        text, _ = collect(stream_chat(url, "m", slow, session=session, timeouts=timeouts))
+    assert text == expected_text("alpha", slow)
+
+
+@pytest.mark.timeout(30)
+def test_a_body_held_open_after_done_neither_holds_the_answer_nor_is_reused(
+    fake: FakeLLM,
+) -> None:
+    """A server that keeps the body open after [DONE] does not keep the slot waiting for the
+    read timeout (60 s here, past this test's limit): the answer is complete at once, and the
+    next generation gets a new connection."""
+    url, before = fake.url + "/alpha/v1", fake.connections
+    messages = user("#fail=linger #tokens=5")
+    with endpoint_session() as session:
+        text, chunks = collect(stream_chat(url, "m", messages, session=session))
+        assert (text, chunks[-1].finish_reason) == (expected_text("alpha", messages), "stop")
+        collect(stream_chat(url, "m", user("next"), session=session))
+    assert fake.connections - before == 2

@@ -7,6 +7,7 @@ import threading
 from contextlib import closing
 from dataclasses import dataclass
 
+import requests
 from flask import current_app
 
 from app import streams
@@ -14,21 +15,30 @@ from app.extensions import commit_written, db, redis_client
 from app.models import DONE, ERROR, STREAMING, Response, utcnow
 from app.slots import finish_response
 from worker.heartbeat import Heartbeat
-from worker.llm import GenerationError, Timeouts, stream_chat
+from worker.llm import GenerationError, Timeouts, endpoint_session, stream_chat
 from worker.publisher import Outbox, Publisher
 
 log = logging.getLogger(__name__)
-_publisher_lock = threading.Lock()
+_shared_lock = threading.Lock()
 
 
 def _publisher() -> Publisher:
     """The process's token publisher, shared by every generation thread."""
     extensions = current_app.extensions
-    with _publisher_lock:
+    with _shared_lock:
         if "publisher" not in extensions:
             interval = current_app.config["STREAM_PUBLISH_INTERVAL_MS"] / 1000
             extensions["publisher"] = Publisher(redis_client.get(), interval)
         return extensions["publisher"]
+
+
+def _session() -> requests.Session:
+    """The process's HTTP session: connections to the endpoints outlive a generation."""
+    extensions = current_app.extensions
+    with _shared_lock:
+        if "endpoint_session" not in extensions:
+            extensions["endpoint_session"] = endpoint_session()
+        return extensions["endpoint_session"]
 
 
 def _timeouts() -> Timeouts:
@@ -136,6 +146,7 @@ def _stream_into(
             params=job.params,
             max_tokens=job.max_tokens,
             timeouts=_timeouts(),
+            session=_session(),
         )
         with closing(chunks):  # closing the generator closes the upstream connection
             for chunk in chunks:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MAX_LINE = 1 << 20  # a "line" this long means we are not talking to an SSE server
@@ -26,6 +27,10 @@ _NOFINISH = (
     "another request interrupts it; run one server per slot or disable interrupt_requests)"
 )
 _TRUNCATED = "the stream ended before the answer was complete (no finish_reason, no [DONE])"
+_TAIL_TIMEOUT = 1.0  # seconds to wait, after [DONE], for the end of the body
+# Idle connections kept per endpoint host: more than a worker process runs generations at
+# once, so that urllib3 never discards one with a "pool is full" warning.
+_POOL_SIZE = 1000
 
 
 class GenerationError(Exception):
@@ -51,6 +56,17 @@ class _BearerAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.api_key}"
         return request
+
+
+def endpoint_session() -> requests.Session:
+    """A Session for every generation of a process: a connection to an endpoint stays open
+    after a generation (HTTP keep-alive) and serves the next one, which then skips the TCP
+    (and TLS) handshake. Connections the endpoint closed while idle are not reused."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_maxsize=_POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,10 @@ def stream_chat(
     timeouts: Timeouts = Timeouts(),
     session: requests.Session | None = None,
 ) -> Iterator[Chunk]:
-    """POST {base_url}/chat/completions with stream=true and yield Chunks as they arrive."""
+    """POST {base_url}/chat/completions with stream=true and yield Chunks as they arrive.
+
+    With a `session` (see `endpoint_session`), a stream read to its end leaves its
+    connection open for the session's next request; without one, each call connects anew."""
     deadline = time.monotonic() + timeouts.total
     url = base_url.rstrip("/") + "/chat/completions"
     # stream_options is dropped because llama.cpp's server rejects it
@@ -209,10 +228,12 @@ def _open(
 
 def _chunks(response: requests.Response, timeouts: Timeouts, deadline: float) -> Iterator[Chunk]:
     finished = done = False
+    payloads = _payloads(response, timeouts, deadline)
     try:
-        for payload in _payloads(response, timeouts, deadline):
+        for payload in payloads:
             if payload.strip() == "[DONE]":
                 done = True
+                _read_to_end(response, payloads)
                 break
             if not finished:  # anything after the final chunk (e.g. usage) is drained unread
                 chunk = parse_chunk(payload)
@@ -241,6 +262,20 @@ def _payloads(response: requests.Response, timeouts: Timeouts, deadline: float) 
         yield from decoder.feed(data)
         if time.monotonic() > deadline:
             raise GenerationError(f"generation exceeded the {timeouts.total:g} s limit")
+
+
+def _read_to_end(response: requests.Response, payloads: Iterator[str]) -> None:
+    """After [DONE] only the end of a chunked body should follow. Read it, waiting
+    _TAIL_TIMEOUT at most, so that the connection can serve the next request; if anything
+    else comes, or nothing, the connection is closed instead, as it would be without this."""
+    sock = getattr(response.raw.connection, "sock", None)
+    if not response.raw.chunked or sock is None:
+        return  # the body ends when the connection closes: nothing to keep
+    try:
+        sock.settimeout(_TAIL_TIMEOUT)  # urllib3 sets the read timeout again on reuse
+        next(payloads, None)
+    except (GenerationError, OSError):
+        pass
 
 
 def _network_pieces(response: requests.Response) -> Iterator[bytes]:
