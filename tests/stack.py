@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -108,6 +109,16 @@ def wait_for_worker(process: Process, timeout: float = 30) -> None:
     raise RuntimeError(f"worker not ready:\n{process.log()[-4000:]}")
 
 
+def _ready_or_stopped(process: Process, wait: Callable[[], None]) -> None:
+    """Wait for a process just started; stop it if that fails or is interrupted (Ctrl-C, a
+    SIGTERM turned into SystemExit), since the caller never got it to stop later."""
+    try:
+        wait()
+    except BaseException:
+        process.stop()
+        raise
+
+
 def start_web(
     env: dict[str, str],
     logs: Path,
@@ -139,7 +150,7 @@ def start_web(
         logs,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for_http(url + "/healthz", web)
+    _ready_or_stopped(web, lambda: wait_for_http(url + "/healthz", web))
     return web, url
 
 
@@ -173,5 +184,5 @@ def start_worker(
         env,
         logs,
     )
-    wait_for_worker(worker)
+    _ready_or_stopped(worker, lambda: wait_for_worker(worker))
     return worker

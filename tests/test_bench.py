@@ -7,8 +7,11 @@ figures. It asserts no timing: the figures are for reading (bench/README.md).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,52 @@ def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
         "websocket_upgrade",
     }
     assert result["capacity"]["criteria"]
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_text().replace("\0", " ")
+        except (ValueError, IndexError, OSError):
+            continue  # not a process, or gone meanwhile
+    return found
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(150)
+def test_a_terminated_run_stops_the_processes_it_started(tmp_path: Path) -> None:
+    """Killed with SIGTERM, the benchmark stops its model, worker and web as Ctrl-C does: a
+    Celery worker left behind would take the tasks of the next run on the same Redis."""
+    args = ["--pairs", "1", "--tokens", "2000", "--json", str(tmp_path / "r.json")]
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "bench.relay", *args, "--redis-url", BENCH_REDIS_URL],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        started: dict[int, str] = {}
+        while time.monotonic() < deadline and bench.poll() is None:
+            started = _children(bench.pid)
+            if any("gunicorn" in c for c in started.values()):  # the last one it starts
+                break
+            time.sleep(0.2)
+        assert any("celery" in c for c in started.values()), started
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(timeout=60) == 128 + signal.SIGTERM
+        left = {}
+        for pid in started:
+            try:
+                os.kill(pid, 0)
+                left[pid] = started[pid]
+            except ProcessLookupError:
+                pass
+        assert left == {}
+    finally:
+        if bench.poll() is None:
+            bench.kill()
