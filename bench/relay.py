@@ -1501,10 +1501,6 @@ def _warm_up(cfg: Config, base: tuple[str, int], jars: list[dict]) -> None:
             raise RuntimeError(f"warm-up pairs failed: {warm.errors[:3]}")
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through run(), which stops its processes
-
-
 def _hostport(url: str) -> tuple[str, int]:
     host, _, port = url.removeprefix("http://").partition(":")
     return host, int(port)
@@ -1603,8 +1599,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # A SIGTERM (`kill`, a job's timeout) stops the processes the run started, as Ctrl-C
     # does: left running, its Celery worker would take the next run's tasks.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    result = run(cfg)
+    from app.export.output import exit_on_sigterm
+
+    with exit_on_sigterm():
+        result = run(cfg)
     cfg.json_path.parent.mkdir(parents=True, exist_ok=True)
     cfg.json_path.write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)
