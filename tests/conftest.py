@@ -2,7 +2,8 @@
 
 Redis: a redis-server of the run's own (or DUET_TEST_REDIS_URL): database 15 for the stack, the
 ones below for in-process apps and dedicated stacks, flushed before and after.
-Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL).
+Database: a SQLite file per run, or DUET_TEST_DATABASE_URL (PostgreSQL); a stack with a
+Redis database of its own gets a database of its own too (`own_database`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from app import streams
 from app.fanout import Fanout
@@ -47,10 +48,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("duet")
 
 
-@pytest.fixture(scope="session")
-def database_url(run_dir: Path) -> str:
-    """The database under test, migrated to the latest revision with `flask db upgrade`."""
-    url = os.environ.get("DUET_TEST_DATABASE_URL") or f"sqlite:///{run_dir / 'duet.sqlite3'}"
+def _migrate(url: str, run_dir: Path) -> str:
+    """Bring the database at `url` to the latest revision, from empty, with `flask db`."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -61,7 +60,44 @@ def database_url(run_dir: Path) -> str:
     flask = [sys.executable, "-m", "flask"]
     for step in (["db", "downgrade", "base"], ["db", "upgrade"]):
         subprocess.run([*flask, *step], cwd=ROOT, env=env, check=True, capture_output=True)
-    return env["DATABASE_URL"]
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(run_dir: Path) -> str:
+    """The database under test, migrated to the latest revision with `flask db upgrade`."""
+    url = os.environ.get("DUET_TEST_DATABASE_URL") or f"sqlite:///{run_dir / 'duet.sqlite3'}"
+    return _migrate(url, run_dir)
+
+
+@pytest.fixture(scope="session")
+def own_database(database_url: str, run_dir: Path) -> Callable[[str], str]:
+    """`own_database(name)`: the URL of a migrated database for a stack that has a Redis
+    database of its own (a second deployment, as far as Duet can tell). Two deployments
+    must not share a database: each one's sweeper finds the other's slots streaming in
+    the database but unknown to its Redis, and restarts them, with a `reset` that reaches
+    the other's sockets (Redis pub/sub ignores database numbers). A SQLite file beside
+    the main one, or on PostgreSQL a database named `<main>_<name>`, made afresh."""
+    made: dict[str, str] = {}
+
+    def make(name: str) -> str:
+        if name in made:
+            return made[name]
+        if database_url.startswith("sqlite"):
+            url = f"sqlite:///{run_dir / f'{name}.sqlite3'}"
+        else:
+            main = make_url(normalise_database_url(database_url))
+            target = main.set(database=f"{main.database}_{name}")
+            engine = create_engine(main, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            engine.dispose()
+            url = target.render_as_string(hide_password=False)
+        made[name] = _migrate(url, run_dir)
+        return made[name]
+
+    return make
 
 
 def _flush(url: str) -> None:

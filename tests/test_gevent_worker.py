@@ -23,11 +23,11 @@ GEVENT_REDIS_URL = f"{_base}/{int(_db) - 6}"
 
 
 @pytest.fixture(scope="module")
-def site(database_url, endpoints, run_dir, tmp_path_factory):
+def site(own_database, endpoints, run_dir, tmp_path_factory):
     """One gunicorn server and one gevent Celery worker."""
     redis.Redis.from_url(GEVENT_REDIS_URL).flushdb()
     logs = tmp_path_factory.mktemp("gevent")
-    env = stack_env(database_url, endpoints, run_dir, REDIS_URL=GEVENT_REDIS_URL)
+    env = stack_env(own_database("gevent"), endpoints, run_dir, REDIS_URL=GEVENT_REDIS_URL)
     worker = start_worker(env, logs, name="gevent", concurrency=100, pool="gevent")
     web, url = start_web(env, logs, workers=1, threads=60)
     yield url

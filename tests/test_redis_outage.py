@@ -60,12 +60,12 @@ def _status(url: str) -> int:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_redis_outage_gives_503s_then_everything_recovers(
-    database_url, endpoints, run_dir, tmp_path
+    own_database, endpoints, run_dir, tmp_path
 ):
     server = RedisServer(free_port(), tmp_path)
     server.start()
     env = stack_env(
-        database_url,
+        own_database("outage"),
         endpoints,
         run_dir,
         REDIS_URL=f"redis://127.0.0.1:{server.port}/0",

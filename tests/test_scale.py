@@ -16,12 +16,16 @@ SCALE_REDIS_URL = f"{_base}/{int(_db) - 3}"
 
 
 @pytest.fixture(scope="module")
-def cluster(database_url, endpoints, run_dir, tmp_path_factory):
+def cluster(own_database, endpoints, run_dir, tmp_path_factory):
     """Two gunicorn servers (two processes each) and two Celery workers, one Redis."""
     redis.Redis.from_url(SCALE_REDIS_URL).flushdb()
     logs = tmp_path_factory.mktemp("cluster")
     env = stack_env(
-        database_url, endpoints, run_dir, REDIS_URL=SCALE_REDIS_URL, GENERATION_READ_TIMEOUT="30"
+        own_database("scale"),
+        endpoints,
+        run_dir,
+        REDIS_URL=SCALE_REDIS_URL,
+        GENERATION_READ_TIMEOUT="30",
     )
     workers = [start_worker(env, logs, name=f"w{i}", concurrency=60) for i in (1, 2)]
     webs = [start_web(env, logs, workers=2, threads=40) for _ in (1, 2)]

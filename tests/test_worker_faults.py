@@ -21,11 +21,12 @@ FAULT_REDIS_URL = f"{_base}/{int(_db) - 2}"
 
 
 @pytest.fixture
-def fault_stack(database_url, endpoints, run_dir, tmp_path):
-    """A web process and a worker of their own, with short leases, on their own Redis db."""
+def fault_stack(own_database, endpoints, run_dir, tmp_path):
+    """A web process and a worker of their own, with short leases, on their own Redis db
+    and database."""
     redis.Redis.from_url(FAULT_REDIS_URL).flushdb()
     env = stack_env(
-        database_url,
+        own_database("faults"),
         endpoints,
         run_dir,
         REDIS_URL=FAULT_REDIS_URL,
@@ -107,9 +108,7 @@ def test_with_no_worker_left_the_slots_fail_within_the_bound(fault_stack):
     browser.http.close()
 
 
-def test_a_dead_worker_s_slots_are_restarted_even_when_nobody_watches(
-    fault_stack, endpoints, database_url
-):
+def test_a_dead_worker_s_slots_are_restarted_even_when_nobody_watches(fault_stack, endpoints):
     from sqlalchemy import create_engine, text
 
     from config import normalise_database_url
@@ -121,7 +120,7 @@ def test_a_dead_worker_s_slots_are_restarted_even_when_nobody_watches(
     _kill_once_streaming(browser, turn["id"], processes["worker"])  # then the page is closed
     processes["worker"] = start_worker(env, logs, name="sweeper")
 
-    engine = create_engine(normalise_database_url(database_url))
+    engine = create_engine(normalise_database_url(env["DATABASE_URL"]))
     query = text("SELECT slot, status, content FROM responses WHERE turn_id = :t ORDER BY slot")
     deadline = time.monotonic() + 60
     try:
