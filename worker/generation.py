@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from typing import TypeVar
 
 import requests
 from flask import current_app
@@ -20,25 +22,27 @@ from worker.publisher import Outbox, Publisher
 
 log = logging.getLogger(__name__)
 _shared_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def _shared(name: str, make: Callable[[], T]) -> T:
+    """The process's one `name`, made by `make()` on first use, shared by every generation."""
+    extensions = current_app.extensions
+    with _shared_lock:
+        if name not in extensions:
+            extensions[name] = make()
+        return extensions[name]
 
 
 def _publisher() -> Publisher:
-    """The process's token publisher, shared by every generation thread."""
-    extensions = current_app.extensions
-    with _shared_lock:
-        if "publisher" not in extensions:
-            interval = current_app.config["STREAM_PUBLISH_INTERVAL_MS"] / 1000
-            extensions["publisher"] = Publisher(redis_client.get(), interval)
-        return extensions["publisher"]
+    """The process's token publisher."""
+    interval = current_app.config["STREAM_PUBLISH_INTERVAL_MS"] / 1000
+    return _shared("publisher", lambda: Publisher(redis_client.get(), interval))
 
 
 def _session() -> requests.Session:
     """The process's HTTP session: connections to the endpoints outlive a generation."""
-    extensions = current_app.extensions
-    with _shared_lock:
-        if "endpoint_session" not in extensions:
-            extensions["endpoint_session"] = endpoint_session()
-        return extensions["endpoint_session"]
+    return _shared("endpoint_session", endpoint_session)
 
 
 def _timeouts() -> Timeouts:
