@@ -173,7 +173,7 @@ def stream_chat(
     response = None
     try:
         response = _open(http, url, body, headers, auth, timeouts)
-        yield from _chunks(response, timeouts, deadline)
+        yield from _chunks(response, timeouts, deadline, keep=session is not None)
     except GenerationError as exc:
         if api_key and api_key in str(exc):  # an upstream error body might echo the key
             raise GenerationError(str(exc).replace(api_key, "***")) from None
@@ -226,14 +226,19 @@ def _open(
     raise GenerationError(f"the endpoint answered JSON instead of an event stream: {detail}")
 
 
-def _chunks(response: requests.Response, timeouts: Timeouts, deadline: float) -> Iterator[Chunk]:
+def _chunks(
+    response: requests.Response, timeouts: Timeouts, deadline: float, *, keep: bool
+) -> Iterator[Chunk]:
+    """The answer's chunks; with `keep`, the body is read to its end for the connection's
+    reuse (without a session the connection is closed anyway)."""
     finished = done = False
     payloads = _payloads(response, timeouts, deadline)
     try:
         for payload in payloads:
             if payload.strip() == "[DONE]":
                 done = True
-                _read_to_end(response, payloads)
+                if keep:
+                    _read_to_end(response, payloads)
                 break
             if not finished:  # anything after the final chunk (e.g. usage) is drained unread
                 chunk = parse_chunk(payload)
