@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.relay import WRAP, encode_stamp, token_lags
+from bench.relay import WRAP, encode_stamp, process_tree, token_lags
 from tests.conftest import STACK_REDIS_URL
 from tests.stack import ROOT
 
@@ -100,17 +100,11 @@ def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
     assert result["capacity"]["criteria"]
 
 
-def _children(pid: int) -> dict[int, str]:
-    """The processes whose parent is `pid`, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found[int(entry.name)] = (entry / "cmdline").read_text().replace("\0", " ")
-        except (ValueError, IndexError, OSError):
-            continue  # not a process, or gone meanwhile
-    return found
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""  # gone meanwhile
 
 
 @pytest.mark.stack
@@ -129,7 +123,7 @@ def test_a_terminated_run_stops_the_processes_it_started(tmp_path: Path) -> None
         deadline = time.monotonic() + 90
         started: dict[int, str] = {}
         while time.monotonic() < deadline and bench.poll() is None:
-            started = _children(bench.pid)
+            started = {p: _command_line(p) for p in process_tree(bench.pid) if p != bench.pid}
             if any("gunicorn" in c for c in started.values()):  # the last one it starts
                 break
             time.sleep(0.2)
