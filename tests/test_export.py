@@ -173,6 +173,17 @@ def test_the_prompt_is_the_context_sent_continued_by_the_chosen_responses(runner
     ]
 
 
+def test_a_prompt_message_carries_only_its_role_and_content(app, runner, tmp_path):
+    with app.app_context():
+        turn = add_turn(add_conversation(), "Hi", ("alpha", "A"), ("beta", "B"), "a", at(1))
+        # A context message with more in it than the app writes today.
+        turn.context = [{"role": "user", "content": "Hi", "name": "ada"}]
+        db.session.commit()
+    for fmt in ("trl", "raw"):
+        records, _ = run_export(runner, tmp_path, "--format", fmt)
+        assert records[0]["prompt"] == [{"role": "user", "content": "Hi"}]
+
+
 def test_openai_format(runner, votes, tmp_path):
     records, _ = run_export(runner, tmp_path, "--format", "openai")
 

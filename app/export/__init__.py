@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import orjson
-from sqlalchemy import Row
 
 from app.export.formats import BOTH_BAD, FAILED, FORMATS, TIE, Format
-from app.export.query import VoteFilter, count_votes, iter_votes
+from app.export.query import Vote, VoteFilter, count_votes, iter_votes
 
 __all__ = ["FORMATS", "ExportSummary", "VoteFilter", "count_votes", "export", "iter_votes"]
 
@@ -52,7 +51,7 @@ class ExportSummary:
 
 def export(
     fmt: Format,
-    votes: Iterable[Row],
+    votes: Iterable[Vote],
     out: BinaryIO,
     progress: Callable[[int], object] | None = None,
 ) -> ExportSummary:

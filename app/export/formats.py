@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
-from app.export.query import RESPONSE_COLUMNS, as_utc
+from app.export.query import RESPONSE_COLUMNS, Vote, as_utc
 from app.models import CHOICES, DONE
 
 Record = dict[str, Any]
 # Why a vote was left out.
 FAILED, TIE, BOTH_BAD = "failed", "tie", "both_bad"
 _SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+_MESSAGE_KEYS = {"role", "content"}
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,10 @@ class Format:
     name: str
     choices: frozenset[str]
     needs_done: bool
-    records: Callable[[Row], list[Record]]
+    records: Callable[[Vote], list[Record]]
     everything: bool = False  # needs every stored column, not just context and contents
 
-    def skip_reason(self, vote: Row) -> str | None:
+    def skip_reason(self, vote: Vote) -> str | None:
         """Why this format leaves `vote` out, or None to export it."""
         if self.needs_done and not (vote.a_status == DONE and vote.b_status == DONE):
             return FAILED
@@ -43,12 +42,16 @@ class Format:
         return None
 
 
-def prompt_messages(vote: Row) -> list[Record]:
+def prompt_messages(vote: Vote) -> list[Record]:
     """The messages sent to the model for the rated turn, ending with the rated user message."""
+    # The context is stored as exactly these messages (app/context.py): copied only if a
+    # message holds anything else, since the copy took a tenth of a trl export.
+    if all(m.keys() == _MESSAGE_KEYS for m in vote.context):
+        return vote.context
     return [{"role": m["role"], "content": m["content"]} for m in vote.context]
 
 
-def chosen_and_rejected(vote: Row) -> tuple[str, str]:
+def chosen_and_rejected(vote: Vote) -> tuple[str, str]:
     """The winning and the losing response's text of an `a` or `b` vote."""
     if vote.choice == "a":
         return vote.a_content, vote.b_content
@@ -59,7 +62,7 @@ def _assistant(content: str) -> list[Record]:
     return [{"role": "assistant", "content": content}]
 
 
-def trl_records(vote: Row) -> list[Record]:
+def trl_records(vote: Vote) -> list[Record]:
     """TRL's conversational preference format."""
     chosen, rejected = chosen_and_rejected(vote)
     return [
@@ -71,7 +74,7 @@ def trl_records(vote: Row) -> list[Record]:
     ]
 
 
-def openai_records(vote: Row) -> list[Record]:
+def openai_records(vote: Vote) -> list[Record]:
     """OpenAI's preference (DPO) fine-tuning format."""
     chosen, rejected = chosen_and_rejected(vote)
     return [
@@ -83,7 +86,7 @@ def openai_records(vote: Row) -> list[Record]:
     ]
 
 
-def sharegpt_records(vote: Row) -> list[Record]:
+def sharegpt_records(vote: Vote) -> list[Record]:
     """LLaMA-Factory's ShareGPT ranking format."""
     chosen, rejected = chosen_and_rejected(vote)
     return [
@@ -98,7 +101,7 @@ def sharegpt_records(vote: Row) -> list[Record]:
     ]
 
 
-def kto_records(vote: Row) -> list[Record]:
+def kto_records(vote: Vote) -> list[Record]:
     """TRL's unpaired preference format: a win is one good and one bad example, both-bad two bad."""
     prompt = prompt_messages(vote)
     if vote.choice == "both_bad":
@@ -115,7 +118,7 @@ def _timestamp(moment: Any) -> str | None:
     return None if moment is None else as_utc(moment).isoformat()
 
 
-def _response(vote: Row, slot: str) -> Record | None:
+def _response(vote: Vote, slot: str) -> Record | None:
     values = {name: getattr(vote, f"{slot}_{name}") for name in RESPONSE_COLUMNS}
     if values["id"] is None:
         return None
@@ -137,7 +140,7 @@ def _response(vote: Row, slot: str) -> Record | None:
     }
 
 
-def raw_records(vote: Row) -> list[Record]:
+def raw_records(vote: Vote) -> list[Record]:
     """Everything stored about a vote, ties and both-bad included."""
     return [
         {

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Conversation, Feedback, Response, Turn
 
 BATCH_SIZE = 1000
+# One vote as iter_votes yields it: a named tuple of the selected columns, by their labels.
+Vote: TypeAlias = Any
 # The columns of each response, prefixed `a_` and `b_` in a vote row.
 RESPONSE_COLUMNS = (
     "id",
@@ -53,16 +57,14 @@ def _slot(name: str):
     return aliased(Response, name=f"response_{name}")
 
 
-def _joined(stmt: Select, vote_filter: VoteFilter, ra, rb) -> Select:
-    """Join a vote to its turn, conversation and both responses, and apply the filter."""
-    stmt = (
-        stmt.select_from(Feedback)
-        .join(Turn, Feedback.turn_id == Turn.id)
-        .join(Conversation, Turn.conversation_id == Conversation.id)
-        # Outer joins: a vote whose pair is incomplete is still seen, to be counted as skipped.
-        .outerjoin(ra, and_(ra.turn_id == Turn.id, ra.slot == "a"))
-        .outerjoin(rb, and_(rb.turn_id == Turn.id, rb.slot == "b"))
-    )
+def _joined(stmt: Select, vote_filter: VoteFilter, ra, rb, conversation: bool = False) -> Select:
+    """Join a vote to its turn, both responses and (if asked) the conversation; apply the filter."""
+    stmt = stmt.select_from(Feedback).join(Turn, Feedback.turn_id == Turn.id)
+    if conversation:  # every turn has one: the join only adds columns, and costs a lookup a vote
+        stmt = stmt.join(Conversation, Turn.conversation_id == Conversation.id)
+    # Outer joins: a vote whose pair is incomplete is still seen, to be counted as skipped.
+    stmt = stmt.outerjoin(ra, and_(ra.turn_id == Turn.id, ra.slot == "a"))
+    stmt = stmt.outerjoin(rb, and_(rb.turn_id == Turn.id, rb.slot == "b"))
     if vote_filter.since is not None:
         stmt = stmt.where(Feedback.created_at >= vote_filter.since)
     if vote_filter.until is not None:
@@ -116,20 +118,23 @@ def _columns(ra, rb, everything: bool) -> list:
 
 def iter_votes(
     vote_filter: VoteFilter, everything: bool = True, batch_size: int = BATCH_SIZE
-) -> Iterator[Row]:
-    """Every selected vote as one flat row, oldest first (vote time, then id).
+) -> Iterator[Vote]:
+    """Every selected vote as one flat named tuple, oldest first (vote time, then id).
 
     Rows come `batch_size` at a time (a server-side cursor on PostgreSQL), so memory
     stays flat however many votes there are. With `everything` False a row holds only
     the choice, the context and each response's status and content.
     """
     ra, rb = _slot("a"), _slot("b")
-    stmt = _joined(select(*_columns(ra, rb, everything)), vote_filter, ra, rb)
+    stmt = _joined(select(*_columns(ra, rb, everything)), vote_filter, ra, rb, everything)
     stmt = stmt.order_by(Feedback.created_at, Feedback.id)
     # Core rows, not ORM loading: nothing enters the session's identity map.
     connection = db.session.connection()
     result = connection.execution_options(yield_per=batch_size).execute(stmt)
+    # A named tuple, not SQLAlchemy's Row: reading a field by name off a Row costs about
+    # 0.4 us (a __getattr__ fallback), and a vote's records read seven or more of them.
+    vote = namedtuple("Vote", result.keys())
     try:
-        yield from result
+        yield from map(vote._make, result)
     finally:
         result.close()
