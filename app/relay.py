@@ -33,7 +33,10 @@ class Relay:
     Redis confirmed the subscription), then replays the buffers, then relays the live
     messages, deduplicating by seq; a gap in seqs (a lost live message) is filled from the
     buffer, and so is a dropped subscription, once it is followed again. `fallback(slot)`
-    gives the events of a slot whose buffer has expired; `watch(pending)` runs every
+    gives the events of a slot whose buffer has expired (or is still empty), except in the
+    first replay, which takes them from `opening` when it has the slot: the rows as read
+    just before the relay subscribed, so a socket opened before the first token (the usual
+    case) costs no query; `watch(pending)` runs every
     `watch_every` seconds while slots are pending (the watchdog that ends or restarts slots
     that lost their worker).
     """
@@ -44,6 +47,7 @@ class Relay:
     slots: Iterable[str]
     after: dict[str, int] = field(default_factory=dict)
     fallback: Callable[[str], list[dict]] | None = None
+    opening: dict[str, list[dict]] = field(default_factory=dict)
     watch: Callable[[list[str]], None] | None = None
     is_open: Callable[[], bool] = lambda: True
     poll: float = 1.0
@@ -87,7 +91,9 @@ class Relay:
             if state.ended:
                 continue
             events = buffered_events(self.redis, self.turn_id, slot)
-            if not events and self.fallback is not None:
+            if not events and slot in self.opening:
+                events = [dump(e) for e in self.opening[slot]]
+            elif not events and self.fallback is not None:
                 events = [dump(e) for e in self.fallback(slot)]
             for raw in events:
                 send, _ = self._accept(raw)
@@ -106,6 +112,7 @@ class Relay:
 
     def _follow(self) -> Iterator[str]:
         yield from self._replay()
+        self.opening = {}  # from now on the database is read afresh
         last_message = last_watch = time.monotonic()
         while self._pending() and self.is_open():
             now = time.monotonic()

@@ -55,6 +55,7 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
         slots=sorted(by_slot),
         after=after,
         fallback=fallback,
+        opening={slot: slots.replay_from_database(r) for slot, r in by_slot.items()},
         watch=watch,
         is_open=is_open,
     )

@@ -121,6 +121,29 @@ def test_relay_uses_the_fallback_when_the_buffer_has_expired(r, fan):
 
 
 @pytest.mark.timeout(30)
+def test_only_the_first_replay_takes_the_rows_read_at_opening(r, fan):
+    """A socket opened before the first token needs no query; a later replay reads afresh."""
+    watched: list[list[str]] = []
+    looked: list[tuple[str, bool]] = []  # (slot, whether the relay was past its first replay)
+
+    def fallback(slot: str) -> list[dict]:
+        looked.append((slot, bool(watched)))
+        return [
+            streams.token_event(slot, 1, "finished meanwhile"),
+            streams.done_event(slot, 1, "stop"),
+        ]
+
+    relay = Relay(
+        r, fan, "fresh", ["a"], fallback=fallback, opening={"a": []}, watch=watched.append,
+        poll=0.05, watch_every=0, replay_when_idle=0.2,
+    )  # fmt: skip
+    events = _collect(relay)
+    assert looked == [("a", True)]  # not in the first replay, where `opening` said: nothing yet
+    assert [e["type"] for e in events] == ["token", "done", "end"]
+    assert events[0]["text"] == "finished meanwhile"
+
+
+@pytest.mark.timeout(30)
 def test_relay_catches_up_from_the_buffer_when_live_messages_were_missed(r, fan):
     """A gap in live seqs (a dropped pub/sub message) is filled from the buffer."""
     writer = slot_writer(r, "gap", "a")
