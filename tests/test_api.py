@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db, redis_client
 from app.models import DONE, ERROR, STREAMING, Conversation, Feedback, Response, Turn
+from app.ownership import find_turn
 from app.streams import buffered_events
 from tests.fake_llm import expected_text
 
@@ -681,6 +682,23 @@ def test_sending_a_pair_reads_nothing_back_after_its_commit(app, client, queued,
             .order_by(Response.slot)
         ).all()
     assert queued == stored
+
+
+def test_a_turn_is_read_with_its_owner_and_responses_in_one_query(app, client, queued, record_sql):
+    """Each socket opened looks its turn up: one query, the owner checked on what it read."""
+    cid = new_conversation(client)
+    answer = client.post(f"/api/conversations/{cid}/turns", json={"mode": "pair", "content": "hi"})
+    tid = answer.get_json()["id"]
+    with app.app_context():
+        owner = db.session.get(Conversation, cid).client_id
+        db.session.remove()
+        with record_sql() as statements:
+            turn = find_turn(tid, owner)
+            slots = [r.slot for r in turn.responses]
+        assert statements == ["SELECT"]
+        assert slots == ["a", "b"]
+        db.session.remove()
+        assert find_turn(tid, "another-client") is None
 
 
 def test_the_list_shows_only_this_clients_conversations_newest_first(client, other):
