@@ -41,9 +41,9 @@ def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
     assert saved.content == text
     assert "".join(json.loads(e).get("text", "") for e in events) == text
     assert json.loads(events[-1])["type"] == "done"
-    # The response and its turn's context are read once; then only writes.
+    # The response and its turn's context are read in one query; then only writes.
     first_commit = statements.index("COMMIT")
-    assert statements[:first_commit].count("SELECT") == 2, statements
+    assert statements[:first_commit].count("SELECT") == 1, statements
     assert statements[first_commit:] == ["COMMIT", "UPDATE", "COMMIT"], statements
 
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import requests
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from app import streams
 from app.extensions import commit_written, db, redis_client
@@ -82,7 +83,8 @@ class _Job:
 
 def generate_response(response_id: str) -> None:
     """Stream `response_id` from its endpoint; the slot ends in exactly one terminal event."""
-    response = db.session.get(Response, response_id)
+    # With its turn, for the context: one query, not two, per slot started.
+    response = db.session.get(Response, response_id, options=[joinedload(Response.turn)])
     if response is None or response.status != STREAMING:
         return  # ended already (cancelled while queued, or a late duplicate delivery)
     config = current_app.config
