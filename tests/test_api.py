@@ -11,7 +11,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app import create_app
 from app.extensions import db, redis_client
@@ -699,6 +699,33 @@ def test_a_turn_is_read_with_its_owner_and_responses_in_one_query(app, client, q
         assert slots == ["a", "b"]
         db.session.remove()
         assert find_turn(tid, "another-client") is None
+
+
+def test_a_conversation_is_shown_and_extended_without_reading_the_stored_contexts(
+    app, client, queued
+):
+    """Each turn stores what its model was sent (up to MAX_CONTEXT_CHARS): read back for
+    every turn, a long conversation's page and each new message parsed megabytes of JSON."""
+    cid = new_conversation(client)
+    for text in ("one", "two", "three"):
+        send(client, cid, text)
+    with app.app_context():
+        engine = db.engine
+    selects: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            selects.append(sql)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        shown = get_conversation(client, cid)
+        send(client, cid, "four")
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert [t["content"] for t in shown["turns"]] == ["one", "two", "three"]
+    assert any("FROM turns" in sql for sql in selects), selects
+    assert not any("turns.context" in sql for sql in selects), selects
 
 
 def test_the_list_shows_only_this_clients_conversations_newest_first(client, other):
