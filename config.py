@@ -191,7 +191,10 @@ class Config:
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_KEY_PREFIX = "duet:ratelimit"
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: Flask-Limiter reads the window back from Redis for every
+    # answer to fill them (two round trips per API call); app/security.py sets Retry-After
+    # on a 429, the one header the contract promises.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_SWALLOW_ERRORS = True  # Redis down: the request fails on its own, with a 503
     RATELIMIT_API = _env("RATELIMIT_API", "120/minute;3000/hour")
     RATELIMIT_TURNS = _env("RATELIMIT_TURNS", "20/minute;300/hour")

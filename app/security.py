@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
+from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import ApiError
@@ -27,6 +29,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     limiter.init_app(app)
     app.before_request(_check_origin)
+    app.after_request(_retry_after)
     app.after_request(_security_headers)
 
 
@@ -70,6 +73,25 @@ def _check_origin() -> None:
             origin = request.referrer
     if origin is not None and not allowed_origin(origin):
         raise ApiError(403, "forbidden_origin", "Requests from this origin are not allowed.")
+
+
+def _retry_after(response) -> ResponseReturnValue:
+    """On a 429, `Retry-After`: the seconds until the window of the limit that was hit ends.
+
+    Only here is the window read back from Redis; answers within the limits carry no
+    rate-limit headers (RATELIMIT_HEADERS_ENABLED is off in config.py).
+    """
+    if response.status_code != 429 or "Retry-After" in response.headers:
+        return response
+    breached = limiter.current_limit
+    if breached is None:
+        return response
+    try:
+        seconds = breached.reset_at - time.time()
+    except RedisError:  # gone since the hit: the whole window is the safe answer
+        seconds = breached.limit.get_expiry()
+    response.headers["Retry-After"] = str(max(1, int(seconds)))
+    return response
 
 
 def _security_headers(response) -> ResponseReturnValue:

@@ -29,14 +29,15 @@ def _conversation(client) -> str:
 def test_a_client_sending_too_fast_gets_429_with_retry_after(app, fresh_limits):
     script, person = app.test_client(), app.test_client()
     cid = _conversation(script)
-    statuses = [
-        script.post(f"/api/conversations/{cid}/turns", json={"content": f"m{i}"}).status_code
-        for i in range(4)
+    answers = [
+        script.post(f"/api/conversations/{cid}/turns", json={"content": f"m{i}"}) for i in range(4)
     ]
-    assert statuses == [202, 202, 202, 429]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    # Retry-After belongs to the refusal only (an accepted request has nothing to retry).
+    assert [("Retry-After" in a.headers) for a in answers] == [False, False, False, True]
     refused = script.post(f"/api/conversations/{cid}/turns", json={"content": "again"})
     assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) > 0
+    assert 0 < int(refused.headers["Retry-After"]) <= 60  # the rest of the minute's window
     assert refused.get_json()["error"]["code"] == "rate_limited"
     assert "3 per 1 minute" in refused.get_json()["error"]["message"]
     # Another client is not held back by the first one's limit.
@@ -44,6 +45,23 @@ def test_a_client_sending_too_fast_gets_429_with_retry_after(app, fresh_limits):
     assert person.post(f"/api/conversations/{other}/turns", json={"content": "hi"}).status_code == (
         202
     )
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True, RATELIMIT_TURNS="1/hour")
+def test_a_refusal_whose_window_cannot_be_read_says_the_whole_window(
+    app, fresh_limits, monkeypatch
+):
+    client = app.test_client()
+    cid = _conversation(client)
+    assert client.post(f"/api/conversations/{cid}/turns", json={"content": "a"}).status_code == 202
+
+    def redis_gone(self):
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr("flask_limiter.RequestLimit.window", property(redis_gone))
+    refused = client.post(f"/api/conversations/{cid}/turns", json={"content": "b"})
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3600"
 
 
 @pytest.mark.settings(RATELIMIT_ENABLED=True, RATELIMIT_PER_IP="5/minute")
