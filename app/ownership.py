@@ -8,8 +8,8 @@ from app.errors import not_found
 from app.extensions import db
 from app.models import Conversation, Turn
 
-# A conversation is read whole (to show it, or to build a new turn's context): three
-# queries, however many turns it has, instead of two more per turn. Each turn's stored
+# A conversation is read whole to show it: three queries, however many turns it has,
+# instead of two more per turn. Each turn's stored
 # context (what its model was sent, up to MAX_CONTEXT_CHARS) is left unread: only the
 # worker needs it, and a long conversation's contexts add up to megabytes of JSON.
 _WHOLE_CONVERSATION = [
@@ -32,11 +32,14 @@ def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
     return turn
 
 
-def own_conversation(conversation_id: str, client_id: str) -> Conversation:
-    """The client's conversation, or a 404 exactly like an unknown id."""
+def own_conversation(conversation_id: str, client_id: str, whole: bool = True) -> Conversation:
+    """The client's conversation, or a 404 exactly like an unknown id. With `whole`, its
+    turns, responses and votes come with it (to show it); without, only its row (to add a
+    turn to it: app/context.py reads what that needs as plain columns)."""
     if len(conversation_id) > 64 or "\x00" in conversation_id:
         raise not_found("conversation")
-    conversation = db.session.get(Conversation, conversation_id, options=_WHOLE_CONVERSATION)
+    options = _WHOLE_CONVERSATION if whole else ()
+    conversation = db.session.get(Conversation, conversation_id, options=options)
     if conversation is None or conversation.client_id != client_id:
         raise not_found("conversation")
     return conversation

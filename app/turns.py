@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import pairing
-from app.context import build_context
+from app.context import build_context, read_history
 from app.errors import ApiError
 from app.extensions import commit_written, db
 from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
@@ -40,7 +40,8 @@ def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
 def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
     """Add a user message to `conversation` and queue its one or two responses."""
     config = current_app.config
-    if len(conversation.turns) >= config["MAX_TURNS_PER_CONVERSATION"]:
+    history = read_history(conversation)
+    if history.turns >= config["MAX_TURNS_PER_CONVERSATION"]:
         raise ApiError(
             409,
             "conversation_full",
@@ -56,10 +57,10 @@ def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
     endpoints = config["MODEL_ENDPOINTS"]
     turn = Turn(
         conversation=conversation,
-        position=len(conversation.turns),
+        position=history.turns,
         content=content,
         trigger=trigger,
-        context=build_context(conversation, content, config["MAX_CONTEXT_CHARS"]),
+        context=build_context(conversation, content, config["MAX_CONTEXT_CHARS"], history),
     )
     if trigger == "single":
         plans = [pairing.plan_single(endpoints)]

@@ -51,7 +51,7 @@ def get_conversation(cid: str):
 @generation_limit
 def create_turn(cid: str):
     """Send a user message; its one or two responses stream over /ws/turns/<id>."""
-    conversation = own_conversation(cid, client_id())
+    conversation = own_conversation(cid, client_id(), whole=False)
     data = json_body()
     content = text_field(data, "content", current_app.config["MAX_MESSAGE_CHARS"], required=True)
     mode = choice_field(data, "mode", MODES, "auto")
