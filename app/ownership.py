@@ -9,9 +9,9 @@ from app.extensions import db
 from app.models import Conversation, Turn
 
 # A conversation is read whole to show it: three queries, however many turns it has,
-# instead of two more per turn. Each turn's stored
-# context (what its model was sent, up to MAX_CONTEXT_CHARS) is left unread: only the
-# worker needs it, and a long conversation's contexts add up to megabytes of JSON.
+# instead of two more per turn. Each turn's stored context (what its model was sent, up
+# to MAX_CONTEXT_CHARS) is left unread: only the worker needs it, and a long
+# conversation's contexts add up to megabytes of JSON.
 _WHOLE_CONVERSATION = [
     selectinload(Conversation.turns).options(
         defer(Turn.context), selectinload(Turn.responses), selectinload(Turn.feedback)
