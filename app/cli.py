@@ -114,7 +114,8 @@ def export_command(
       flask preferences export --format trl --since 2026-11-01 -o dpo.jsonl
     """
     from app.export import VoteFilter, count_votes, export, iter_votes
-    from app.export.output import exit_on_sigterm, open_output
+    from app.export.output import open_output
+    from app.sigterm import exit_on_sigterm
 
     if unpaired:
         if format_name != "trl":
@@ -209,8 +210,8 @@ def purge_command(before: datetime, yes: bool) -> None:
     Example (keep 90 days):
       flask preferences purge --before "$(date -u -d '90 days ago' +%F)"
     """
-    from app.export.output import exit_on_sigterm
     from app.export.purge import count_purge, purge
+    from app.sigterm import exit_on_sigterm
 
     when = before.isoformat()
     planned = count_purge(before)
