@@ -798,6 +798,25 @@ def cpu_seconds(pids: list[int]) -> float:
     return sum(st[1] for st in map(_stat, pids) if st is not None)
 
 
+def run_queue_seconds(pids: list[int]) -> float | None:
+    """Seconds the processes' living threads have spent runnable but waiting for a CPU
+    (`/proc/<pid>/task/*/schedstat`), or None where the kernel does not keep it."""
+    total, seen = 0, False
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+                    seen = True
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / 1e9 if seen else None
+
+
 def rss_kib(pids: list[int]) -> int:
     """Summed resident set size of the processes, in KiB."""
     total = 0
@@ -933,6 +952,7 @@ def _summarise(
     duet_up: dict,
     cpu: dict,
     base_cpu: dict,
+    waits: dict,
     sampler: Sampler,
     phases: dict,
     threads: int,
@@ -1055,6 +1075,11 @@ def _summarise(
             k: _r(v / phases["duet"], 2)
             for k, v in {**cpu, "other": max(0.0, busy - ours)}.items()
             if k != "machine_total"
+        },
+        # Runnable but not running: how long each part waited for a CPU during the phase,
+        # per phase second. On a full machine the tail latencies come from here.
+        "cpu_cores_waiting": {
+            k: None if v is None else _r(v / phases["duet"], 2) for k, v in waits.items()
         },
         "phase_s": {k: _r(v, 2) for k, v in phases.items()},
         "duet": outcome(duet),
@@ -1193,6 +1218,10 @@ def print_table(result: dict) -> None:
             + f"; web RSS {_fmt(r['web_rss_mib']['idle'])} -> {_fmt(r['web_rss_mib']['peak'])}"
             f" MiB; {r['tokens']['delivered']}/{r['tokens']['expected']} tokens"
         )
+        print(
+            "          cores waiting for a CPU (runnable, not running): "
+            + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in r["cpu_cores_waiting"].items())
+        )
         b = t["breakdown"]
         print(
             "          TTFT p50 parts: POST "
@@ -1252,6 +1281,17 @@ def _cpu_snapshot(pids: dict[str, list[int]], redis_client) -> dict[str, float]:
     snap["bench_clients"] = usage.ru_utime + usage.ru_stime
     snap["machine_busy"], snap["machine_total"] = machine_busy()
     return snap
+
+
+def _wait_snapshot(pids: dict[str, list[int]]) -> dict[str, float | None]:
+    return {name: run_queue_seconds(p) for name, p in pids.items()}
+
+
+def _waited(before: dict, after: dict) -> dict[str, float | None]:
+    return {
+        k: None if before[k] is None or after[k] is None else max(0.0, after[k] - before[k])
+        for k in before
+    }
 
 
 def _migrate(env: dict[str, str]) -> None:
@@ -1396,10 +1436,12 @@ def run(cfg: Config) -> dict:
             asyncio.run(up_call("POST", "/reset"))
             sampler = Sampler(pids["web"], idle_kib)
             before = _cpu_snapshot(pids, redis_client)
+            waits_before = _wait_snapshot(pids)
             t = time.monotonic()
             duet_tally = asyncio.run(_duet_phase(cfg, base, browsers, sampler))
             steps["duet"] = time.monotonic() - t
             after = _cpu_snapshot(pids, redis_client)
+            waits = _waited(waits_before, _wait_snapshot(pids))
             duet_up = asyncio.run(up_call("GET", "/stats"))
             last_took = time.monotonic() - n_began
             cpu = {k: after[k] - before[k] for k in before}
@@ -1413,6 +1455,7 @@ def run(cfg: Config) -> dict:
                 duet_up,
                 cpu,
                 base_cpu,
+                waits,
                 sampler,
                 steps,
                 threads,

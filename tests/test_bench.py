@@ -16,13 +16,26 @@ from pathlib import Path
 
 import pytest
 
-from bench.relay import WRAP, encode_stamp, process_tree, token_lags
+from bench.relay import WRAP, encode_stamp, process_tree, run_queue_seconds, token_lags
 from tests.conftest import STACK_REDIS_URL
 from tests.stack import ROOT
 
 # The test suite's Redis, database 10: 15 and 14 are the stack's and the app's, 13, 12 and 11
 # the fault, scale and local-model stacks'.
 BENCH_REDIS_URL = STACK_REDIS_URL.rsplit("/", 1)[0] + "/10"
+
+
+_KEEPS_SCHEDSTAT = Path(f"/proc/self/task/{os.getpid()}/schedstat").exists()
+
+
+@pytest.mark.skipif(not _KEEPS_SCHEDSTAT, reason="this kernel keeps no schedstat")
+def test_run_queue_seconds_sums_the_threads_of_living_processes():
+    mine = run_queue_seconds([os.getpid()])
+    assert mine is not None and mine >= 0
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert run_queue_seconds([gone.pid]) is None  # nothing to read: unknown, not zero
+    assert run_queue_seconds([os.getpid(), gone.pid]) >= mine
 
 
 def test_tokens_carry_their_emit_time() -> None:
@@ -91,6 +104,11 @@ def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
     assert run["rss_per_socket_kib"] >= 0
     assert run["cpu_s"]["web"] > 0
     assert set(run["cpu_ms_per_token"]) == {"web", "worker", "redis", "upstream", "bench_clients"}
+    waiting = run["cpu_cores_waiting"]
+    assert set(waiting) == {"web", "worker", "upstream"}
+    assert all(v is None or v >= 0 for v in waiting.values())
+    if _KEEPS_SCHEDSTAT:
+        assert waiting["web"] is not None  # the kernel keeps it, so the run reports it
     assert set(run["ttft_ms"]["breakdown"]) == {
         "post_turn",
         "post_to_upstream_request",
