@@ -46,10 +46,10 @@ def read_history(conversation: Conversation) -> History:
     for turn_id, content, choice in turns:
         slot = _CONTINUING_SLOT[choice] if choice else "a"
         status, text = answers.get((turn_id, slot)) or answers.get((turn_id, "a")) or (None, None)
-        if status in (DONE, CANCELLED) and text:
-            exchanges.append((content, text))
         # A failed or still running answer gives the model nothing to continue from; the
         # whole exchange is left out so roles keep alternating.
+        if status in (DONE, CANCELLED) and text:
+            exchanges.append((content, text))
     return History(turns=len(turns), exchanges=exchanges)
 
 

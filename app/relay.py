@@ -36,9 +36,8 @@ class Relay:
     gives the events of a slot whose buffer has expired (or is still empty), except in the
     first replay, which takes them from `opening` when it has the slot: the rows as read
     just before the relay subscribed, so a socket opened before the first token (the usual
-    case) costs no query; `watch(pending)` runs every
-    `watch_every` seconds while slots are pending (the watchdog that ends or restarts slots
-    that lost their worker).
+    case) costs no query. `watch(pending)` runs every `watch_every` seconds while slots are
+    pending (the watchdog that ends or restarts slots that lost their worker).
     """
 
     redis: Redis
