@@ -29,6 +29,9 @@ Directives, anywhere in the last user message:
     #fail=nodone        a complete answer, but the stream ends without [DONE] (some servers)
     #fail=linger        a complete answer and [DONE], then silence before the body's end
                         (until the server stops, at most 300 s)
+    #fail=hangup        close the connection without an answer
+    #fail=stale         the same, on a connection that served a request before (a server that
+                        closes an idle keep-alive connection just as it is reused)
 
 Run standalone: `python tests/fake_llm.py --port 8001`.
 """
@@ -167,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # chunked transfer encoding, like vLLM and llama.cpp
     fake: FakeLLM
     _events = 0  # events written in the current stream; varies where each one is cut
+    _served = 0  # requests answered on this connection
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
@@ -192,13 +196,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": {"message": "body must be JSON with messages"}})
         if not self.path.endswith(suffix):
             return self._json(404, {"error": {"message": f"no route {self.path}"}})
+        fail = directives(messages).get("fail", "")
+        if fail == "hangup" or (fail == "stale" and self._served):
+            self.close_connection = True  # read, never answered
+            return
+        self._served += 1
         with self.fake._lock:
             self.fake.requests.append((self.path, body))
             self.fake.headers.append(dict(self.headers.items()))
         if "stream_options" in body:  # llama-cpp-python rejects it; so must a client aiming there
             return self._json(400, {"error": {"message": "stream_options is not supported"}})
         prefix = self.path.removesuffix(suffix).strip("/")
-        fail = directives(messages).get("fail", "")
         if fail.startswith("http"):  # echoes the key, as careless proxies do, to test redaction
             status, auth = int(fail[4:]), self.headers.get("Authorization", "no key")
             return self._json(status, {"error": {"message": f"fake failure {status} ({auth})"}})

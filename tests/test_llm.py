@@ -273,6 +273,33 @@ def test_generations_on_the_endpoint_session_share_one_connection(fake: FakeLLM)
 
 
 @pytest.mark.timeout(30)
+def test_a_request_lost_on_a_kept_alive_connection_goes_again(fake: FakeLLM) -> None:
+    """An endpoint may close an idle kept-alive connection just as the next generation
+    reuses it (uvicorn, behind vLLM, does after 5 s): the request is lost unanswered, so it
+    goes once more, on a new connection, and the slot never hears of it."""
+    if not fake.chunked:
+        pytest.skip("a body that ends with the connection leaves no connection to reuse")
+    url, before = fake.url + "/alpha/v1", fake.connections
+    messages = user("#fail=stale again")
+    with endpoint_session() as session:
+        collect(stream_chat(url, "m", user("first"), session=session))
+        text, _ = collect(stream_chat(url, "m", messages, session=session))
+    assert text == expected_text("alpha", messages)
+    assert fake.connections - before == 2
+
+
+@pytest.mark.timeout(30)
+def test_an_endpoint_that_hangs_up_without_answering_is_named(fake: FakeLLM) -> None:
+    """The one retry does not hide an endpoint that never answers: the second hang-up is
+    the slot's error, in words, and no third request follows."""
+    url, before = fake.url + "/alpha/v1", fake.connections
+    with endpoint_session() as session, pytest.raises(GenerationError) as caught:
+        collect(stream_chat(url, "m", user("#fail=hangup"), session=session))
+    assert str(caught.value) == f"{url}/chat/completions closed the connection without answering"
+    assert fake.connections - before == 2
+
+
+@pytest.mark.timeout(30)
 def test_a_reused_connection_gets_the_full_read_timeout_again(fake: FakeLLM) -> None:
     """The end of a body is awaited briefly after [DONE]; the next stream on the connection
     waits as long as the endpoint's read timeout says."""

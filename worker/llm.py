@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -195,15 +196,20 @@ def _open(
     timeouts: Timeouts,
 ) -> requests.Response:
     shown = _safe_url(url)
+    timeout = (timeouts.connect, timeouts.read)
+    post = partial(
+        http.post, url, json=body, headers=headers, auth=auth, stream=True, timeout=timeout
+    )
     try:
-        response = http.post(
-            url,
-            json=body,
-            headers=headers,
-            auth=auth,
-            stream=True,
-            timeout=(timeouts.connect, timeouts.read),
-        )
+        try:
+            response = post()
+        except requests.exceptions.ConnectionError as exc:
+            if not _hung_up(exc):
+                raise
+            # A kept-alive connection can be reused just as the endpoint closes it for being
+            # idle (uvicorn, so vLLM's server, after 5 s): the request is lost unanswered.
+            # Nothing came back, so it goes once more, on another connection.
+            response = post()
     except requests.exceptions.ConnectTimeout as exc:
         raise GenerationError(f"could not connect to {shown} in {timeouts.connect:g} s") from exc
     except requests.exceptions.ReadTimeout as exc:
@@ -330,11 +336,16 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _connect_failure(shown: str, exc: Exception) -> str:
-    text = str(exc)
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
+def _hung_up(exc: requests.exceptions.ConnectionError) -> bool:
+    """The connection was open, the request sent, and the endpoint closed (or reset) it
+    without an answer; urllib3 reports that as "Connection aborted"."""
+    return any(isinstance(arg, urllib3.exceptions.ProtocolError) for arg in exc.args)
+
+
+def _connect_failure(shown: str, exc: requests.exceptions.ConnectionError) -> str:
+    if _hung_up(exc):
         return f"{shown} closed the connection without answering"
-    reason = " (connection refused)" if "Connection refused" in text else ""
+    reason = " (connection refused)" if "Connection refused" in str(exc) else ""
     return f"could not connect to {shown}{reason}"
 
 
