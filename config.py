@@ -192,7 +192,7 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_KEY_PREFIX = "duet:ratelimit"
     # No X-RateLimit-* headers: Flask-Limiter reads the window back from Redis for every
-    # answer to fill them (two round trips per API call); app/security.py sets Retry-After
+    # answer to fill them (two round trips per API call); app/web/security.py sets Retry-After
     # on a 429, the one header the contract promises.
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_SWALLOW_ERRORS = True  # Redis down: the request fails on its own, with a 503

@@ -113,9 +113,11 @@ def export_command(
     Example:
       flask preferences export --format trl --since 2026-11-01 -o dpo.jsonl
     """
+    # Imported when the command runs, not with the module: every web and worker process
+    # builds the CLI, and none of them needs the export, NumPy or matplotlib.
     from app.export import VoteFilter, count_votes, export, iter_votes
     from app.export.output import open_output
-    from app.sigterm import exit_on_sigterm
+    from app.process.sigterm import exit_on_sigterm
 
     if unpaired:
         if format_name != "trl":
@@ -174,7 +176,7 @@ def stats_command(as_json: bool, plot: Path | None, rounds: int, seed: int) -> N
       points = 10-to-1 odds), 95% intervals from bootstrap resampling of votes.
       A tie counts as half a win; both-bad votes are only counted.
     """
-    from app.stats import compute
+    from app.stats import compute  # here, not at the top: NumPy (see export_command)
     from app.stats.report import plot as draw
     from app.stats.report import render
 
@@ -210,8 +212,8 @@ def purge_command(before: datetime, yes: bool) -> None:
     Example (keep 90 days):
       flask preferences purge --before "$(date -u -d '90 days ago' +%F)"
     """
-    from app.export.purge import count_purge, purge
-    from app.sigterm import exit_on_sigterm
+    from app.export.purge import count_purge, purge  # here, not at the top: see export_command
+    from app.process.sigterm import exit_on_sigterm
 
     when = before.isoformat()
     planned = count_purge(before)

@@ -2,15 +2,12 @@
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy.orm import DeclarativeBase
-
-from app.fanout import Fanout
 
 
 class Base(DeclarativeBase):
@@ -49,34 +46,14 @@ class RedisClient:
             health_check_interval=30,
             retry_on_timeout=True,
         )
-        # The process's one pub/sub connection. It must not reconnect by itself: messages
-        # published while it was away would be missed silently, so a drop is reported to
-        # the relays, which follow again and catch up from the buffers.
-        subscriber = Redis.from_url(
-            app.config["REDIS_URL"],
-            decode_responses=True,
-            socket_connect_timeout=5,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
-        app.extensions["fanout"] = Fanout(subscriber)
 
     def get(self) -> Redis:
         """The current app's Redis client."""
         return current_app.extensions["redis"]
 
-    def fanout(self) -> Fanout:
-        """The current app's shared subscription, which relays follow turns through."""
-        return current_app.extensions["fanout"]
-
 
 redis_client = RedisClient()
 
-
-def _default_key() -> str:
-    from app.security import client_key
-
-    return client_key()
-
-
-limiter = Limiter(key_func=_default_key)
+# Every limit names its key (the client, or the address: app/web/security.py); the
+# address is only the fallback of a limit that would not.
+limiter = Limiter(key_func=get_remote_address)

@@ -1642,7 +1642,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # A SIGTERM (`kill`, a job's timeout) stops the processes the run started, as Ctrl-C
     # does: left running, its Celery worker would take the next run's tasks.
-    from app.sigterm import exit_on_sigterm
+    from app.process.sigterm import exit_on_sigterm
 
     with exit_on_sigterm():
         result = run(cfg)

@@ -23,8 +23,9 @@ import pytest
 import redis
 from sqlalchemy import create_engine, event, make_url, text
 
-from app import streams
-from app.fanout import Fanout
+from app.streaming import protocol
+from app.streaming.enqueue import GENERATE_TASK
+from app.streaming.fanout import Fanout
 from config import Config, normalise_database_url
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
@@ -190,12 +191,15 @@ def client(app):
 
 
 @pytest.fixture
-def queued(monkeypatch) -> list[str]:
-    """The response ids handed to the generation task (nothing really goes to Celery)."""
-    from worker.tasks import generate
-
+def queued(app, monkeypatch) -> list[str]:
+    """The response ids queued for the generation task (nothing really goes to Celery)."""
     ids: list[str] = []
-    monkeypatch.setattr(generate, "delay", lambda response_id: ids.append(response_id))
+
+    def send_task(name: str, args: tuple, **_options: object) -> None:
+        assert name == GENERATE_TASK, name
+        ids.extend(args)
+
+    monkeypatch.setattr(app.extensions["celery"], "send_task", send_task)
     return ids
 
 
@@ -308,13 +312,13 @@ def stack(database_url: str, endpoints: list[dict], run_dir: Path) -> Iterator[S
 
 def slot_writer(r: redis.Redis, tid: str, slot: str = "a", restart: bool = False):
     """A new attempt at a slot (leased for a minute) and its writer, as a worker starts one."""
-    attempt = streams.begin_attempt(
+    attempt = protocol.begin_attempt(
         r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2, restart=restart
     )
-    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
+    return protocol.SlotWriter(r, tid, slot, 60, attempt, 60_000)
 
 
 def finish_slot(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
     """End a slot with `done` after `seq` tokens, as its generating task does."""
-    assert streams.claim_terminal(r, tid, slot, 60)
-    streams.emit_terminal(r, tid, streams.done_event(slot, seq, "stop"), 60)
+    assert protocol.claim_terminal(r, tid, slot, 60)
+    protocol.emit_terminal(r, tid, protocol.done_event(slot, seq, "stop"), 60)

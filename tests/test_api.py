@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import event, select
 
 from app import create_app
+from app.chat.ownership import find_turn
 from app.extensions import db, redis_client
 from app.models import DONE, ERROR, STREAMING, Conversation, Feedback, Response, Turn
-from app.ownership import find_turn
-from app.streams import buffered_events
+from app.streaming.protocol import buffered_events
 from tests.fake_llm import expected_text
 
 UNKNOWN_ID = "0" * 32
@@ -529,7 +529,7 @@ def test_a_wrong_method_is_405_json_with_allow(client):
 
 
 def test_an_unexpected_exception_is_500_json_without_traceback(app, client, monkeypatch):
-    import app.api.conversations as routes
+    import app.web.api.conversations as routes
 
     secret = "kaboom /work/main/app/secret_internal.py password=hunter2"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.context import build_context
+from app.chat.prompt import build_context
 from app.extensions import db
 from app.models import DONE, ERROR, Conversation, Feedback, Response, Turn
 from tests.stack import ROOT

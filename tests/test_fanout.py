@@ -9,8 +9,8 @@ import time
 import pytest
 import redis
 
-from app.fanout import Fanout, Lost
-from app.relay import Relay
+from app.streaming.fanout import Fanout, Lost
+from app.streaming.relay import Relay
 from tests.conftest import finish_slot, slot_writer
 
 
@@ -175,7 +175,7 @@ def test_follow_fails_at_once_for_a_moment_after_redis_was_unreachable(monkeypat
         with pytest.raises(redis.ConnectionError, match="unreachable"):
             dead.follow("nowhere")
     assert _CountingRedis.opened == 1
-    monkeypatch.setattr("app.fanout.RETRY_AFTER", 0.0)
+    monkeypatch.setattr("app.streaming.fanout.RETRY_AFTER", 0.0)
     with pytest.raises(redis.RedisError):
         dead.follow("nowhere")
     assert _CountingRedis.opened == 2  # then it tries again

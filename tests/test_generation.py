@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from app import streams
 from app.extensions import db, redis_client
 from app.models import DONE, Response
+from app.streaming import protocol
 from tests.fake_llm import expected_text
 
 
@@ -32,7 +32,7 @@ def test_a_generation_ends_its_slot_without_reading_back_what_it_wrote(
         saved = db.session.get(Response, response_id)
         name, events = (
             saved.endpoint_name,
-            streams.buffered_events(redis_client.get(), turn.get_json()["id"], "a"),
+            protocol.buffered_events(redis_client.get(), turn.get_json()["id"], "a"),
         )
         assert saved.status == DONE
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from app.logs import KeyValueFormatter
+from app.process.logs import KeyValueFormatter
 
 
 def test_a_record_becomes_one_key_value_line_with_its_ids():

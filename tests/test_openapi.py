@@ -24,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from app import openapi
 from app.extensions import db
 from app.models import DONE, Response
-from app.slots import finish_response
+from app.streaming.lifecycle import finish_response
+from app.web import openapi
 
 CHECKS = [
     not_a_server_error,

@@ -1,11 +1,11 @@
-"""Which endpoint and sampling settings answer in each slot (app/pairing.py)."""
+"""Which endpoint and sampling settings answer in each slot (app/chat/pairing.py)."""
 
 from __future__ import annotations
 
 import copy
 import random
 
-from app.pairing import SlotPlan, plan_challenger, plan_pair, plan_single
+from app.chat.pairing import SlotPlan, plan_challenger, plan_pair, plan_single
 
 ALPHA = {"name": "alpha", "base_url": "http://a/v1", "model": "m-a", "params": {"temperature": 0.5}}
 BETA = {"name": "beta", "base_url": "http://b/v1", "model": "m-b", "params": {"temperature": 0.9}}

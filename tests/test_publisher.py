@@ -9,17 +9,17 @@ import time
 import pytest
 import redis
 
-from app import streams
+from app.streaming import protocol
 from worker.publisher import Publisher
 
 
-def _writer(r: redis.Redis, tid: str, slot: str = "a") -> streams.SlotWriter:
-    attempt = streams.begin_attempt(r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2)
-    return streams.SlotWriter(r, tid, slot, 60, attempt, 60_000)
+def _writer(r: redis.Redis, tid: str, slot: str = "a") -> protocol.SlotWriter:
+    attempt = protocol.begin_attempt(r, tid, slot, lease_ms=60_000, ttl=60, max_attempts=2)
+    return protocol.SlotWriter(r, tid, slot, 60, attempt, 60_000)
 
 
 def _tokens(r: redis.Redis, tid: str, slot: str = "a") -> list[dict]:
-    return [json.loads(e) for e in streams.buffered_events(r, tid, slot)]
+    return [json.loads(e) for e in protocol.buffered_events(r, tid, slot)]
 
 
 @pytest.mark.timeout(60)
@@ -58,18 +58,18 @@ def test_nothing_is_appended_once_the_slot_is_claimed(r):
     outbox = publisher.open(_writer(r, "cut"))
     assert publisher.send(outbox, "kept ")
     assert publisher.flush(outbox)
-    assert streams.claim_terminal(r, "cut", "a", 60)  # the user pressed stop
+    assert protocol.claim_terminal(r, "cut", "a", 60)  # the user pressed stop
     publisher.send(outbox, "refused")
     assert not publisher.flush(outbox)
     assert not publisher.send(outbox, "later")
-    assert streams.buffered_text(r, "cut", "a") == ("kept ", 1)
+    assert protocol.buffered_text(r, "cut", "a") == ("kept ", 1)
     assert outbox.text() == "kept "
 
 
 @pytest.mark.timeout(30)
 def test_a_redis_failure_is_raised_to_the_generation():
     publisher = Publisher(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
-    writer = streams.SlotWriter(redis.Redis(host="127.0.0.1", port=1), "x", "a", 60, 1, 1000)
+    writer = protocol.SlotWriter(redis.Redis(host="127.0.0.1", port=1), "x", "a", 60, 1, 1000)
     outbox = publisher.open(writer)
     publisher.send(outbox, "lost")
     with pytest.raises(redis.ConnectionError):
@@ -87,20 +87,20 @@ def test_tokens_still_go_out_after_redis_lost_its_scripts(r):
     r.script_flush()  # a Redis restart forgets loaded scripts
     assert publisher.send(outbox, "two")
     assert publisher.flush(outbox)
-    assert streams.buffered_text(r, "flushed", "a") == ("one two", 2)
+    assert protocol.buffered_text(r, "flushed", "a") == ("one two", 2)
 
 
 def test_an_append_sent_twice_is_written_once(r):
     """A client that retries after a timeout may send the same append again."""
     writer = _writer(r, "twice")
-    streams.load_scripts(r)
+    protocol.load_scripts(r)
     pipe = r.pipeline(transaction=False)
     writer.stage(pipe, "once")
     writer.stage(pipe, "once")  # the same seq again
     assert pipe.execute() == [1, 1]
     writer.appended()
     assert writer.token("then")
-    assert streams.buffered_text(r, "twice", "a") == ("oncethen", 2)
+    assert protocol.buffered_text(r, "twice", "a") == ("oncethen", 2)
 
 
 def test_a_new_attempt_starts_counting_again(r):
@@ -109,7 +109,7 @@ def test_a_new_attempt_starts_counting_again(r):
     r.delete("duet:turn:{redo}:lease:a")  # its worker died
     second = _writer(r, "redo")
     assert second.token("new")
-    assert streams.buffered_text(r, "redo", "a") == ("new", 1)
+    assert protocol.buffered_text(r, "redo", "a") == ("new", 1)
 
 
 @pytest.mark.timeout(30)
@@ -142,7 +142,7 @@ def test_after_a_quiet_moment_a_token_goes_out_without_waiting(r):
     started = time.monotonic()
     assert publisher.send(outbox, "two") and publisher.flush(outbox)
     assert time.monotonic() - started < 1.0
-    assert streams.buffered_text(r, "quiet", "a") == ("one two", 2)
+    assert protocol.buffered_text(r, "quiet", "a") == ("one two", 2)
 
 
 @pytest.mark.timeout(10)
@@ -153,4 +153,4 @@ def test_a_slot_still_gets_written_when_the_publisher_thread_died_after_it_opene
         outbox = publisher.open(_writer(r, "orphan"))
         assert publisher.send(outbox, "still ") and publisher.send(outbox, "here")
     assert publisher.flush(outbox)  # would wait forever with nobody writing
-    assert streams.buffered_text(r, "orphan", "a")[0] == "still here"
+    assert protocol.buffered_text(r, "orphan", "a")[0] == "still here"

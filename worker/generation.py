@@ -13,10 +13,10 @@ import requests
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from app import streams
 from app.extensions import commit_written, db, redis_client
 from app.models import DONE, ERROR, STREAMING, Response, utcnow
-from app.slots import finish_response
+from app.streaming import protocol
+from app.streaming.lifecycle import finish_response
 from worker.heartbeat import Heartbeat
 from worker.llm import GenerationError, Timeouts, endpoint_session, stream_chat
 from worker.publisher import Outbox, Publisher
@@ -90,7 +90,7 @@ def generate_response(response_id: str) -> None:
     config = current_app.config
     redis = redis_client.get()
     lease_ms = int(config["SLOT_LEASE_SECONDS"] * 1000)
-    attempt = streams.begin_attempt(
+    attempt = protocol.begin_attempt(
         redis,
         response.turn_id,
         response.slot,
@@ -114,7 +114,7 @@ def generate_response(response_id: str) -> None:
         max_tokens=response.max_tokens,
     )
     log.info("generation started", extra=job.ids)
-    writer = streams.SlotWriter(
+    writer = protocol.SlotWriter(
         redis, response.turn_id, response.slot, config["STREAM_TTL"], attempt, lease_ms
     )
     response.started_at = utcnow()
@@ -131,7 +131,7 @@ def _stream_into(
     response: Response,
     job: _Job,
     publisher: Publisher,
-    writer: streams.SlotWriter,
+    writer: protocol.SlotWriter,
     heartbeat: Heartbeat,
 ) -> None:
     """Relay the model's chunks into the slot, then end it, whatever happens."""

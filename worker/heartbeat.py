@@ -8,7 +8,7 @@ from types import TracebackType
 
 from redis.exceptions import RedisError
 
-from app.streams import SlotWriter
+from app.streaming.protocol import SlotWriter
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from redis import Redis
 from redis.exceptions import NoScriptError, RedisError
 
-from app.streams import SlotWriter, load_scripts
+from app.streaming.protocol import SlotWriter, load_scripts
 
 log = logging.getLogger(__name__)
 

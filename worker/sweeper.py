@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import STREAMING, Response, utcnow
-from app.slots import watch_slots
+from app.streaming.lifecycle import watch_slots
 
 log = logging.getLogger(__name__)
 

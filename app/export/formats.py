@@ -44,7 +44,7 @@ class Format:
 
 def prompt_messages(vote: Vote) -> list[Record]:
     """The messages sent to the model for the rated turn, ending with the rated user message."""
-    # The context is stored as exactly these messages (app/context.py): copied only if a
+    # The context is stored as exactly these messages (app/chat/prompt.py): copied only if a
     # message holds anything else, since the copy took a tenth of a trl export.
     if all(m.keys() == _MESSAGE_KEYS for m in vote.context):
         return vote.context

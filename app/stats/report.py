@@ -86,6 +86,7 @@ def _leaderboard(stats: Stats) -> list[str]:
 
 def plot(stats: Stats, path: Path) -> None:
     """Draw the leaderboard's ratings and 95 % intervals to a PNG file."""
+    # matplotlib (and its font cache) loads only when a plot is asked for.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import current_app, jsonify
 from sqlalchemy import select
 
-from app.api import bp, generation_limit
-from app.api.body import choice_field, json_body, text_field
-from app.api.serializers import conversation_detail, conversation_summary, turn_started_json
+from app.chat.ownership import own_conversation
+from app.chat.turns import MODES, start_turn
 from app.extensions import db
-from app.identity import client_id
 from app.models import Conversation
-from app.ownership import own_conversation
-from app.turns import MODES, start_turn
+from app.web.api import bp, generation_limit
+from app.web.api.body import choice_field, json_body, text_field
+from app.web.api.serializers import conversation_detail, conversation_summary, turn_started_json
+from app.web.identity import client_id
 
 
 @bp.post("/conversations")

@@ -35,7 +35,7 @@ def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
 def own_conversation(conversation_id: str, client_id: str, whole: bool = True) -> Conversation:
     """The client's conversation, or a 404 exactly like an unknown id. With `whole`, its
     turns, responses and votes come with it (to show it); without, only its row (to add a
-    turn to it: app/context.py reads what that needs as plain columns)."""
+    turn to it: app/chat/prompt.py reads what that needs as plain columns)."""
     if len(conversation_id) > 64 or "\x00" in conversation_id:
         raise not_found("conversation")
     options = _WHOLE_CONVERSATION if whole else ()

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from app import streams
 from app.extensions import db, redis_client
 from app.models import Response
-from app.slots import watch_slots
+from app.streaming import protocol
+from app.streaming.lifecycle import watch_slots
 
 
 def _queued_turn(client) -> str:
@@ -31,7 +31,7 @@ def test_a_slot_no_worker_starts_ends_in_error_once(app, client):
         watch_slots(responses)  # a second watchdog (another socket, a sweep) changes nothing
         assert responses[0].status == "error"
         assert "no worker started the generation within 1 s" in responses[0].error
-        events = [json.loads(e) for e in streams.buffered_events(redis_client.get(), tid, "a")]
+        events = [json.loads(e) for e in protocol.buffered_events(redis_client.get(), tid, "a")]
     assert events == [{"type": "error", "slot": "a", "message": responses[0].error}]
 
 
@@ -40,11 +40,11 @@ def test_an_end_saved_but_never_published_is_published(app, client):
     with app.app_context():
         response = db.session.scalars(db.select(Response).filter_by(turn_id=tid)).one()
         # The ender claimed the slot and committed, then died before publishing.
-        assert streams.claim_terminal(redis_client.get(), tid, "a", 60)
+        assert protocol.claim_terminal(redis_client.get(), tid, "a", 60)
         response.status, response.content, response.finish_reason = "done", "", "stop"
         db.session.commit()
         watch_slots([response])
-        events = [json.loads(e) for e in streams.buffered_events(redis_client.get(), tid, "a")]
+        events = [json.loads(e) for e in protocol.buffered_events(redis_client.get(), tid, "a")]
     assert events == [{"type": "done", "slot": "a", "seq": 0, "finish_reason": "stop"}]
 
 
@@ -53,9 +53,9 @@ def test_a_slot_streaming_under_a_live_lease_is_left_alone_without_a_query(app, 
     with app.app_context():
         response = db.session.scalars(db.select(Response).filter_by(turn_id=tid)).one()
         redis = redis_client.get()
-        assert streams.begin_attempt(redis, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2)
+        assert protocol.begin_attempt(redis, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2)
         with record_sql() as statements:
             watch_slots([response])  # every open socket runs this every few seconds
         assert statements == []
         assert response.status == "streaming"
-        assert streams.buffered_events(redis, tid, "a") == []
+        assert protocol.buffered_events(redis, tid, "a") == []

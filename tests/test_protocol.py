@@ -10,21 +10,21 @@ import time
 import pytest
 import redis
 
-from app import streams
-from app.relay import Relay
+from app.streaming import protocol
+from app.streaming.relay import Relay
 from tests.conftest import finish_slot, slot_writer
 
 
-def _lose_live(r: redis.Redis, writer: streams.SlotWriter, text: str) -> None:
+def _lose_live(r: redis.Redis, writer: protocol.SlotWriter, text: str) -> None:
     """Append the writer's next token to the buffer only, as if its live message was lost."""
     writer.seq += 1
     r.rpush(
-        streams.buffer_key(writer.turn_id, writer.slot),
-        json.dumps(streams.token_event(writer.slot, writer.seq, text)),
+        protocol.buffer_key(writer.turn_id, writer.slot),
+        json.dumps(protocol.token_event(writer.slot, writer.seq, text)),
     )
 
 
-def _collect(relay: streams.Relay) -> list[dict]:
+def _collect(relay: protocol.Relay) -> list[dict]:
     return [json.loads(raw) for raw in relay]
 
 
@@ -97,23 +97,26 @@ def test_relays_joining_at_random_moments_miss_nothing_and_repeat_nothing(r, fan
 def test_no_token_is_accepted_once_the_slot_is_claimed(r):
     writer = slot_writer(r, "t3", "a")
     assert writer.token("kept")
-    assert streams.claim_terminal(r, "t3", "a", 60)
+    assert protocol.claim_terminal(r, "t3", "a", 60)
     assert not writer.token("dropped")
-    assert not streams.claim_terminal(r, "t3", "a", 60)
-    assert streams.buffered_text(r, "t3", "a") == ("kept", 1)
+    assert not protocol.claim_terminal(r, "t3", "a", 60)
+    assert protocol.buffered_text(r, "t3", "a") == ("kept", 1)
 
 
 def test_a_terminal_event_is_published_only_once(r):
-    assert streams.claim_terminal(r, "t4", "a", 60)
-    assert streams.emit_terminal(r, "t4", streams.cancelled_event("a"), 60)
-    assert not streams.emit_terminal(r, "t4", streams.error_event("a", "late"), 60)
-    events = [json.loads(e) for e in streams.buffered_events(r, "t4", "a")]
+    assert protocol.claim_terminal(r, "t4", "a", 60)
+    assert protocol.emit_terminal(r, "t4", protocol.cancelled_event("a"), 60)
+    assert not protocol.emit_terminal(r, "t4", protocol.error_event("a", "late"), 60)
+    events = [json.loads(e) for e in protocol.buffered_events(r, "t4", "a")]
     assert events == [{"type": "cancelled", "slot": "a"}]
 
 
 def test_relay_uses_the_fallback_when_the_buffer_has_expired(r, fan):
     fallback = {
-        "a": [streams.token_event("a", 1, "from the database"), streams.done_event("a", 1, "stop")]
+        "a": [
+            protocol.token_event("a", 1, "from the database"),
+            protocol.done_event("a", 1, "stop"),
+        ]
     }
     events = _collect(Relay(r, fan, "gone", ["a"], fallback=fallback.__getitem__))
     assert events[0]["text"] == "from the database"
@@ -129,8 +132,8 @@ def test_only_the_first_replay_takes_the_rows_read_at_opening(r, fan):
     def fallback(slot: str) -> list[dict]:
         looked.append((slot, bool(watched)))
         return [
-            streams.token_event(slot, 1, "finished meanwhile"),
-            streams.done_event(slot, 1, "stop"),
+            protocol.token_event(slot, 1, "finished meanwhile"),
+            protocol.done_event(slot, 1, "stop"),
         ]
 
     relay = Relay(
@@ -165,8 +168,8 @@ def test_relay_runs_the_watchdog_while_slots_are_pending(r, fan):
 
     def watch(pending: list[str]) -> None:
         calls.append(list(pending))
-        if streams.claim_terminal(r, "idle", "a", 60):
-            streams.emit_terminal(r, "idle", streams.error_event("a", "worker lost"), 60)
+        if protocol.claim_terminal(r, "idle", "a", 60):
+            protocol.emit_terminal(r, "idle", protocol.error_event("a", "worker lost"), 60)
 
     events = _collect(Relay(r, fan, "idle", ["a"], watch=watch, poll=0.05, watch_every=0.2))
     assert calls and calls[0] == ["a"]
@@ -202,42 +205,42 @@ def test_a_new_attempt_resets_the_slot_and_fences_the_old_one(r, fan):
     assert second.attempt == 2
     assert not first.token("late old text")  # the dead attempt cannot write any more
     assert second.token("new")
-    assert not streams.claim_terminal(r, "again", "a", 60, attempt=1)
-    assert streams.claim_terminal(r, "again", "a", 60, attempt=2)
-    streams.emit_terminal(r, "again", streams.done_event("a", 1, "stop"), 60)
+    assert not protocol.claim_terminal(r, "again", "a", 60, attempt=1)
+    assert protocol.claim_terminal(r, "again", "a", 60, attempt=2)
+    protocol.emit_terminal(r, "again", protocol.done_event("a", 1, "stop"), 60)
 
     events = _collect(Relay(r, fan, "again", ["a"], after={"a": 1}))  # held the old "old text"
 
     assert [e["type"] for e in events] == ["reset", "token", "done", "end"]
     assert events[1] == {"type": "token", "slot": "a", "seq": 1, "text": "new"}
-    assert streams.buffered_text(r, "again", "a") == ("new", 1)
+    assert protocol.buffered_text(r, "again", "a") == ("new", 1)
 
 
 def test_attempts_are_bounded(r):
     for expected in (1, 2):
-        assert streams.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == (
+        assert protocol.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == (
             expected
         )
         time.sleep(0.03)  # the lease lapses: the worker died again
-    assert streams.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == -3
+    assert protocol.begin_attempt(r, "loop", "a", lease_ms=10, ttl=60, max_attempts=2) == -3
 
 
 def test_a_running_or_ended_slot_cannot_begin_again(r):
-    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 1
-    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0
-    assert streams.claim_terminal(r, "busy", "a", 60)
+    assert protocol.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 1
+    assert protocol.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0
+    assert protocol.claim_terminal(r, "busy", "a", 60)
     r.delete("duet:turn:{busy}:lease:a")
-    assert streams.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0
+    assert protocol.begin_attempt(r, "busy", "a", lease_ms=60_000, ttl=60, max_attempts=2) == 0
 
 
 def test_a_restart_after_redis_lost_its_state_still_resets(r):
     assert (
-        streams.begin_attempt(
+        protocol.begin_attempt(
             r, "amnesia", "a", lease_ms=60_000, ttl=60, max_attempts=2, restart=True
         )
         == 1
     )
-    assert [json.loads(e)["type"] for e in streams.buffered_events(r, "amnesia", "a")] == ["reset"]
+    assert [json.loads(e)["type"] for e in protocol.buffered_events(r, "amnesia", "a")] == ["reset"]
 
 
 @pytest.mark.timeout(30)
@@ -262,9 +265,9 @@ def test_a_restart_seen_live_and_in_a_replay_is_sent_once(r, fan):
 
 
 def test_a_reset_buffered_before_resets_had_ids_is_still_sent(r, fan):
-    key = streams.buffer_key("legacy", "a")
+    key = protocol.buffer_key("legacy", "a")
     r.rpush(key, json.dumps({"type": "reset", "slot": "a", "attempt": 2}))
-    r.rpush(key, json.dumps(streams.token_event("a", 1, "new")))
-    r.rpush(key, json.dumps(streams.done_event("a", 1, "stop")))
+    r.rpush(key, json.dumps(protocol.token_event("a", 1, "new")))
+    r.rpush(key, json.dumps(protocol.done_event("a", 1, "stop")))
     events = _collect(Relay(r, fan, "legacy", ["a"], poll=0.05))
     assert [e["type"] for e in events] == ["reset", "token", "done", "end"]

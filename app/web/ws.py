@@ -8,12 +8,13 @@ from collections.abc import Callable
 from flask import Blueprint, request
 from simple_websocket import ConnectionClosed
 
-from app import slots
+from app.chat.ownership import find_turn
 from app.extensions import db, redis_client, sock
-from app.identity import client_id
 from app.models import Response, Turn
-from app.ownership import find_turn
-from app.relay import Relay
+from app.streaming import lifecycle
+from app.streaming.fanout import current_fanout
+from app.streaming.relay import Relay
+from app.web.identity import client_id
 
 bp = Blueprint("ws", __name__)
 log = logging.getLogger(__name__)
@@ -40,22 +41,22 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
 
     def fallback(slot: str) -> list[dict]:
         db.session.refresh(by_slot[slot])
-        events = slots.replay_from_database(by_slot[slot])
+        events = lifecycle.replay_from_database(by_slot[slot])
         db.session.rollback()  # a socket holds no database connection while it waits
         return events
 
     def watch(pending: list[str]) -> None:
-        slots.watch_slots([by_slot[s] for s in pending])
+        lifecycle.watch_slots([by_slot[s] for s in pending])
         db.session.rollback()  # end the read transaction, so the next look sees new rows
 
     return Relay(
         redis=redis_client.get(),
-        fanout=redis_client.fanout(),
+        fanout=current_fanout(),
         turn_id=turn.id,
         slots=sorted(by_slot),
         after=after,
         fallback=fallback,
-        opening={slot: slots.replay_from_database(r) for slot, r in by_slot.items()},
+        opening={slot: lifecycle.replay_from_database(r) for slot, r in by_slot.items()},
         watch=watch,
         is_open=is_open,
     )

@@ -23,11 +23,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from flask import Flask, current_app
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +200,23 @@ class Fanout:
         with self._lock:
             if self._pubsub is not None:
                 self._drop(self._pubsub)
+
+
+def init_app(app: Flask) -> None:
+    """Give `app` its process-wide subscription (connected on the first follow)."""
+    # It must not reconnect by itself: messages published while it was away would be
+    # missed silently, so a drop is reported to the relays, which follow again and catch
+    # up from the buffers.
+    subscriber = Redis.from_url(
+        app.config["REDIS_URL"],
+        decode_responses=True,
+        socket_connect_timeout=5,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 0),
+    )
+    app.extensions["fanout"] = Fanout(subscriber)
+
+
+def current_fanout() -> Fanout:
+    """The current app's shared subscription, which relays follow turns through."""
+    return current_app.extensions["fanout"]

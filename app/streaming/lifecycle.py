@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
-from app import streams
 from app.extensions import commit_written, db, redis_client
 from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
+from app.streaming import protocol
+from app.streaming.enqueue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ def finish_response(
     """
     redis = redis_client.get()
     turn_id, slot = response.turn_id, response.slot
-    if not streams.claim_terminal(redis, turn_id, slot, _ttl(), attempt):
+    if not protocol.claim_terminal(redis, turn_id, slot, _ttl(), attempt):
         return False
     if content is None or seq is None:
         # Ended from outside the generating task: what was streamed is what the client saw.
-        content, seq = streams.buffered_text(redis, turn_id, slot)
+        content, seq = protocol.buffered_text(redis, turn_id, slot)
         token_count = seq
     response.status = status
     response.content = content
@@ -56,24 +57,24 @@ def finish_response(
     if first_token_at is not None:
         response.first_token_at = first_token_at
     commit_written()  # the event below reads what was just written
-    streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
+    protocol.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
     return True
 
 
 def terminal_event(response: Response, seq: int) -> dict:
     """The terminal event matching a finished response's status."""
     if response.status == DONE:
-        return streams.done_event(response.slot, seq, response.finish_reason)
+        return protocol.done_event(response.slot, seq, response.finish_reason)
     if response.status == CANCELLED:
-        return streams.cancelled_event(response.slot)
-    return streams.error_event(response.slot, response.error or "the generation failed")
+        return protocol.cancelled_event(response.slot)
+    return protocol.error_event(response.slot, response.error or "the generation failed")
 
 
 def replay_from_database(response: Response) -> list[dict]:
     """Events that rebuild a finished response whose Redis buffer has expired."""
     if response.status == STREAMING:
         return []
-    events = [streams.token_event(response.slot, 1, response.content)] if response.content else []
+    events = [protocol.token_event(response.slot, 1, response.content)] if response.content else []
     return [*events, terminal_event(response, len(events))]
 
 
@@ -87,21 +88,19 @@ def watch_slots(responses: list[Response]) -> None:
     - Ended in the database but its end never published (its ender died in between):
       publish it now.
     """
-    from app.turns import enqueue
-
     config = current_app.config
     redis = redis_client.get()
     for response in responses:
         turn_id, slot = response.turn_id, response.slot
-        state = streams.slot_state(redis, turn_id, slot)
+        state = protocol.slot_state(redis, turn_id, slot)
         if state.leased and not state.claimed:
             # Streaming, its worker alive: the common case costs no database query. (Only a
             # claimed slot can have ended in the database: every ender claims first.)
             continue
         db.session.refresh(response)
         if response.status != STREAMING:
-            _, seq = streams.buffered_text(redis, turn_id, slot)
-            streams.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
+            _, seq = protocol.buffered_text(redis, turn_id, slot)
+            protocol.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
             continue
         if state.claimed:
             continue  # being ended right now
@@ -115,7 +114,7 @@ def watch_slots(responses: list[Response]) -> None:
                 )
             continue
         wait_ms = int(config["SLOT_RESTART_WAIT"] * 1000)
-        asked = streams.request_restart(redis, turn_id, slot, wait_ms=wait_ms, ttl=_ttl())
+        asked = protocol.request_restart(redis, turn_id, slot, wait_ms=wait_ms, ttl=_ttl())
         if asked == -1:
             continue  # a restart is queued; give a worker time to pick it up
         if asked <= config["SLOT_RESTARTS"]:

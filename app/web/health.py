@@ -1,23 +1,13 @@
-"""The single page of the UI, and the health check."""
+"""`/healthz`: whether this process reaches its database and Redis."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from app.extensions import db, redis_client
-from app.identity import client_id
-from config import DEFAULT_MODEL_ENDPOINTS
 
-bp = Blueprint("pages", __name__)
-
-
-@bp.get("/")
-def index():
-    """The chat UI; hands the browser its client cookie."""
-    client_id()
-    demo_model = current_app.config["MODEL_ENDPOINTS"] == DEFAULT_MODEL_ENDPOINTS
-    return render_template("index.html", demo_model=demo_model)
+bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")

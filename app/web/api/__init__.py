@@ -3,12 +3,12 @@
 from flask import Blueprint, current_app
 
 from app.extensions import limiter
-from app.security import client_key, ip_key
+from app.web.security import client_key, ip_key
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Every API call counts against the client's and the address's limits; sending a message
-# (which costs two generations) also against a tighter one, in app/api/conversations.py.
+# (which costs two generations) also against a tighter one, in app/web/api/conversations.py.
 limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
 limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
 
@@ -20,4 +20,4 @@ def generation_limit(view):
     )(view)
 
 
-from app.api import conversations, turns  # noqa: E402,F401  (routes register on bp)
+from app.web.api import conversations, turns  # noqa: E402,F401  (routes register on bp)

@@ -1,10 +1,10 @@
-"""The messages sent to the model for a new turn (app/context.py)."""
+"""The messages sent to the model for a new turn (app/chat/prompt.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.context import build_context
+from app.chat.prompt import build_context
 from app.extensions import db
 from app.models import CANCELLED, DONE, ERROR, STREAMING, Conversation, Feedback, Response, Turn
 
@@ -160,7 +160,7 @@ def test_turns_come_in_order_and_each_uses_its_own_choice(ctx):
 
 
 def test_context_over_budget_drops_the_oldest_exchanges_first(app):
-    from app.context import build_context
+    from app.chat.prompt import build_context
     from app.models import Conversation, Response, Turn
 
     with app.app_context():
@@ -191,7 +191,7 @@ def test_context_over_budget_drops_the_oldest_exchanges_first(app):
 
 
 def test_the_system_prompt_and_new_message_survive_any_budget(app):
-    from app.context import build_context
+    from app.chat.prompt import build_context
     from app.models import Conversation
 
     with app.app_context():

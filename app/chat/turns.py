@@ -7,22 +7,16 @@ import random
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from app import pairing
-from app.context import build_context, read_history
+from app.chat import pairing
+from app.chat.prompt import build_context, read_history
 from app.errors import ApiError
 from app.extensions import commit_written, db
 from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
-from app.slots import finish_response
-from worker.tasks import generate
+from app.streaming.enqueue import enqueue
+from app.streaming.lifecycle import finish_response
 
 _rng = random.SystemRandom()
 MODES = ("auto", "single", "pair")
-
-
-def enqueue(responses: list[Response]) -> None:
-    """One Celery task per slot, so the two slots of a pair run at the same time."""
-    for response in responses:
-        generate.delay(response.id)
 
 
 def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:

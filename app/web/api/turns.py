@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.api import bp, generation_limit
-from app.api.body import choice_field, json_body, text_field
-from app.api.serializers import feedback_json, model_identity, turn_started_json
-from app.identity import client_id
+from app.chat.ownership import own_turn
+from app.chat.turns import cancel_turn, record_feedback, reroll_turn
 from app.models import CHOICES
-from app.ownership import own_turn
-from app.turns import cancel_turn, record_feedback, reroll_turn
+from app.web.api import bp, generation_limit
+from app.web.api.body import choice_field, json_body, text_field
+from app.web.api.serializers import feedback_json, model_identity, turn_started_json
+from app.web.identity import client_id
 
 
 @bp.post("/turns/<tid>/reroll")

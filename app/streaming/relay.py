@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import orjson
 from redis import Redis
 
-from app.fanout import Fanout, Follower, Lost
-from app.streams import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dump
+from app.streaming.fanout import Fanout, Follower, Lost
+from app.streaming.protocol import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dump
 
 
 @dataclass

@@ -1,0 +1,18 @@
+"""The single page of the UI."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from app.web.identity import client_id
+from config import DEFAULT_MODEL_ENDPOINTS
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    """The chat UI; hands the browser its client cookie."""
+    client_id()
+    demo_model = current_app.config["MODEL_ENDPOINTS"] == DEFAULT_MODEL_ENDPOINTS
+    return render_template("index.html", demo_model=demo_model)
