@@ -10,14 +10,15 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-
-# Response.status values. A response is "streaming" from the moment it is queued
-# until exactly one terminal status replaces it.
-STREAMING, DONE, ERROR, CANCELLED = "streaming", "done", "error", "cancelled"
-TERMINAL_STATUSES = (DONE, ERROR, CANCELLED)
-# Turn.trigger values: why the turn has one or two responses.
-TRIGGERS = ("single", "sampled", "requested", "reroll")
-CHOICES = ("a", "b", "tie", "both_bad")
+from app.vocabulary import (  # noqa: F401  (re-exported: the values the columns take)
+    CANCELLED,
+    CHOICES,
+    DONE,
+    ERROR,
+    STREAMING,
+    TERMINAL_STATUSES,
+    TRIGGERS,
+)
 
 
 def new_id() -> str:

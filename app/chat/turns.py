@@ -16,7 +16,6 @@ from app.streaming.enqueue import enqueue
 from app.streaming.lifecycle import finish_response
 
 _rng = random.SystemRandom()
-MODES = ("auto", "single", "pair")
 
 
 def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.export.query import RESPONSE_COLUMNS, Vote, as_utc
-from app.models import CHOICES, DONE
+from app.vocabulary import BOTH_BAD, CHOICES, DONE, TIE
 
 Record = dict[str, Any]
 # Why a vote was left out.
-FAILED, TIE, BOTH_BAD = "failed", "tie", "both_bad"
+FAILED = "failed"
 _SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 _MESSAGE_KEYS = {"role", "content"}
 
@@ -104,7 +104,7 @@ def sharegpt_records(vote: Vote) -> list[Record]:
 def kto_records(vote: Vote) -> list[Record]:
     """TRL's unpaired preference format: a win is one good and one bad example, both-bad two bad."""
     prompt = prompt_messages(vote)
-    if vote.choice == "both_bad":
+    if vote.choice == BOTH_BAD:
         rated = [(vote.a_content, False), (vote.b_content, False)]
     else:
         chosen, rejected = chosen_and_rejected(vote)
@@ -169,7 +169,7 @@ FORMATS: dict[str, Format] = {
         Format("trl", _DECISIVE, True, trl_records),
         Format("openai", _DECISIVE, True, openai_records),
         Format("sharegpt", _DECISIVE, True, sharegpt_records),
-        Format("kto", _DECISIVE | {"both_bad"}, True, kto_records),
+        Format("kto", _DECISIVE | {BOTH_BAD}, True, kto_records),
         Format("raw", frozenset(CHOICES), False, raw_records, everything=True),
     )
 }

@@ -11,14 +11,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
+from app.vocabulary import CHOICES, MODES, SLOTS, STATUSES, TRIGGERS
+
 bp = Blueprint("openapi", __name__)
 
 OPENAPI_VERSION = "3.0.3"
-SLOTS = ["a", "b"]
-MODES = ["auto", "single", "pair"]
-TRIGGERS = ["single", "sampled", "requested", "reroll"]
-STATUSES = ["streaming", "done", "error", "cancelled"]
-CHOICES = ["a", "b", "tie", "both_bad"]
 
 JSON = "application/json"
 # Text fields: no NUL (PostgreSQL cannot store it); a message must also not be blank.
@@ -84,7 +81,7 @@ def _error(status: str) -> dict[str, str]:
 def _schemas(config: Any) -> dict[str, Any]:
     timestamp = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
     nullable_text = {"type": "string", "nullable": True}
-    slot = {"type": "string", "enum": SLOTS}
+    slot = {"type": "string", "enum": list(SLOTS)}
     identity = {
         "endpoint": {"type": "string", "description": "configured endpoint name"},
         "model": {"type": "string"},
@@ -153,7 +150,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             {
                 "slot": slot,
                 "content": {"type": "string", "description": "the text generated so far"},
-                "status": {"type": "string", "enum": STATUSES},
+                "status": {"type": "string", "enum": list(STATUSES)},
                 "finish_reason": {**nullable_text, "description": "e.g. stop, length"},
                 "error": {**nullable_text, "description": "the failure of an `error` response"},
                 **identity,
@@ -166,7 +163,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         },
         "Feedback": _obj(
             {
-                "choice": {"type": "string", "enum": CHOICES},
+                "choice": {"type": "string", "enum": list(CHOICES)},
                 "reason": nullable_text,
                 "created_at": timestamp,
             },
@@ -177,7 +174,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "id": {"type": "string"},
                 "content": {"type": "string", "description": "the user's message"},
                 "paired": {"type": "boolean"},
-                "trigger": {"type": "string", "enum": TRIGGERS},
+                "trigger": {"type": "string", "enum": list(TRIGGERS)},
                 "created_at": timestamp,
                 "responses": {
                     "type": "array",
@@ -194,13 +191,13 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "id": {"type": "string", "description": "the turn id, for /ws/turns/{tid}"},
                 "paired": {"type": "boolean"},
                 "slots": {"type": "array", "items": slot, "minItems": 1, "maxItems": 2},
-                "trigger": {"type": "string", "enum": TRIGGERS},
+                "trigger": {"type": "string", "enum": list(TRIGGERS)},
             },
             ["id", "paired", "slots", "trigger"],
         ),
         "FeedbackRecorded": _obj(
             {
-                "choice": {"type": "string", "enum": CHOICES},
+                "choice": {"type": "string", "enum": list(CHOICES)},
                 "reason": nullable_text,
                 "created_at": timestamp,
                 "turn_id": {"type": "string"},
@@ -245,7 +242,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                 },
                 "mode": {
                     "type": "string",
-                    "enum": MODES,
+                    "enum": list(MODES),
                     "default": "auto",
                     "description": "`auto` pairs with probability PREFERENCE_SAMPLE_RATE "
                     "(trigger `sampled`), `pair` always (`requested`), `single` never",
@@ -255,7 +252,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         ),
         "NewFeedback": _obj(
             {
-                "choice": {"type": "string", "enum": CHOICES},
+                "choice": {"type": "string", "enum": list(CHOICES)},
                 "reason": {
                     **nullable_text,
                     "maxLength": config["MAX_REASON_CHARS"],

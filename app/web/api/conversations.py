@@ -6,9 +6,10 @@ from flask import current_app, jsonify
 from sqlalchemy import select
 
 from app.chat.ownership import own_conversation
-from app.chat.turns import MODES, start_turn
+from app.chat.turns import start_turn
 from app.extensions import db
 from app.models import Conversation
+from app.vocabulary import MODES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import conversation_detail, conversation_summary, turn_started_json

@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 
 from app.chat.ownership import own_turn
 from app.chat.turns import cancel_turn, record_feedback, reroll_turn
-from app.models import CHOICES
+from app.vocabulary import CHOICES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import feedback_json, model_identity, turn_started_json

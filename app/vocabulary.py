@@ -1,0 +1,34 @@
+"""Every value the API, the page, the CLI and the exports allow, defined once.
+
+The OpenAPI document (`app/web/openapi.py`), the CLI and the page (rendered into
+`index.html` as JSON by `app/web/pages.py`) all read them from here.
+"""
+
+from __future__ import annotations
+
+# A turn's slots: one response each.
+SLOTS = ("a", "b")
+# How a new message asks to be answered: `auto` pairs at PREFERENCE_SAMPLE_RATE.
+MODES = ("auto", "single", "pair")
+# Why a turn has one or two responses.
+TRIGGERS = ("single", "sampled", "requested", "reroll")
+# Response.status: "streaming" from the moment it is queued until exactly one terminal
+# status replaces it.
+STREAMING, DONE, ERROR, CANCELLED = "streaming", "done", "error", "cancelled"
+STATUSES = (STREAMING, DONE, ERROR, CANCELLED)
+TERMINAL_STATUSES = (DONE, ERROR, CANCELLED)
+# A vote on a pair.
+TIE, BOTH_BAD = "tie", "both_bad"
+CHOICES = ("a", "b", TIE, BOTH_BAD)
+
+
+def as_json() -> dict[str, list[str]]:
+    """The vocabulary as the page reads it."""
+    return {
+        "slots": list(SLOTS),
+        "modes": list(MODES),
+        "triggers": list(TRIGGERS),
+        "statuses": list(STATUSES),
+        "terminal_statuses": list(TERMINAL_STATUSES),
+        "choices": list(CHOICES),
+    }
