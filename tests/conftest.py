@@ -30,6 +30,7 @@ from config import Config, normalise_database_url
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
 from tests.stack import ROOT, start_private_redis, start_web, start_worker
+from tests.stored_votes import votes  # noqa: F401 (a fixture the export tests share)
 
 if os.environ.get("DUET_TEST_REDIS_URL"):
     STACK_REDIS_URL = os.environ["DUET_TEST_REDIS_URL"]
@@ -322,3 +323,9 @@ def finish_slot(r: redis.Redis, tid: str, slot: str, seq: int) -> None:
     """End a slot with `done` after `seq` tokens, as its generating task does."""
     assert protocol.claim_terminal(r, tid, slot, 60)
     protocol.emit_terminal(r, tid, protocol.done_event(slot, seq, "stop"), 60)
+
+
+@pytest.fixture
+def other(app):
+    """A second anonymous browser with its own cookie."""
+    return app.test_client()

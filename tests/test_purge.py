@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Conversation, Feedback, Response, Turn
-from tests.test_export import T0, _close_connections, add_conversation, add_turn, at  # noqa: F401
+from tests.stored_votes import T0, _close_connections, add_conversation, add_turn, at  # noqa: F401
 
 OLD = T0 - timedelta(days=100)
 

@@ -12,7 +12,7 @@ import pytest
 from app.extensions import db
 from app.stats import wilson_interval
 from app.stats.bradley_terry import Battles, rate
-from tests.test_export import _close_connections, add_conversation, add_turn, at  # noqa: F401
+from tests.stored_votes import _close_connections, add_conversation, add_turn, at  # noqa: F401
 
 
 def battles_from(outcomes: Counter, competitors: int) -> Battles:
