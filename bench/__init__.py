@@ -1,1 +1,2 @@
-"""Benchmarks: figures to read, not tests (`python -m bench.relay`)."""
+"""Benchmarks: figures to read, not tests (`python -m bench.relay`, `python -m bench.export`;
+bench/README.md)."""

@@ -1,4 +1,5 @@
-"""The real processes for integration tests: gunicorn (web) and a Celery worker."""
+"""The real processes for integration tests and the benchmarks: gunicorn (web), Celery
+workers, redis-server, the database migration, and the process tree under a pid."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+_CLK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -186,3 +188,43 @@ def start_worker(
     )
     _ready_or_stopped(worker, lambda: wait_for_worker(worker))
     return worker
+
+
+def migrate(env: dict[str, str]) -> None:
+    """`flask db upgrade` on the database of `env` (its DATABASE_URL)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=ROOT,
+        env={**env, "FLASK_APP": "wsgi"},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"flask db upgrade failed:\n{done.stdout}\n{done.stderr}")
+
+
+def proc_stat(pid: int) -> tuple[int, float] | None:
+    """(ppid, CPU seconds) of a process, from /proc/<pid>/stat, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLK
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = proc_stat(int(entry))
+            if st is not None:
+                children.setdefault(st[0], []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree

@@ -16,16 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.relay import (
-    WRAP,
-    cpu_seconds,
-    encode_stamp,
-    process_tree,
-    run_queue_seconds,
-    token_lags,
-)
+from bench.measure import cpu_seconds, run_queue_seconds
+from bench.stamps import WRAP, encode_stamp, token_lags
 from tests.conftest import STACK_REDIS_URL
-from tests.stack import ROOT
+from tests.stack import ROOT, process_tree
 
 # The test suite's Redis, database 10: 15 and 14 are the stack's and the app's, 13, 12 and 11
 # the fault, scale and local-model stacks'.
