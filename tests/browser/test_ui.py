@@ -22,11 +22,11 @@ except ImportError:  # pragma: no cover - only without the dev requirements
         allow_module_level=True,
     )
 
+from app import vocabulary
+from app.vocabulary import CHOICES
 from tests.browser.conftest import DESKTOP, MOBILE, endpoint_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.timeout(120)]
-
-CHOICES = ("a", "b", "tie", "both_bad")
 
 # One look at a paired turn, taken in a single animation frame, as soon as both panes show
 # text or one of them has left "streaming" (so a serial, one-after-the-other stream is caught).
@@ -71,6 +71,12 @@ def _vote(duet, tid: str, choice: str, reason: str = "") -> None:
     assert sent.value.status == 201, sent.value.text()
 
 
+def test_the_page_reads_the_allowed_values_from_the_server_as_data(duet):
+    block = duet.page.locator("script#duet-vocabulary")
+    expect(block).to_have_attribute("type", "application/json")  # data: the CSP lets it be
+    assert block.evaluate("(el) => JSON.parse(el.textContent)") == vocabulary.as_json()
+
+
 def test_a_pair_streams_live_side_by_side_and_takes_a_vote(duet, expected, artifacts):
     page = duet.page
     cid = duet.new_conversation()
@@ -80,13 +86,15 @@ def test_a_pair_streams_live_side_by_side_and_takes_a_vote(duet, expected, artif
     live = page.wait_for_function(SNAPSHOT_WHEN_BOTH_LIVE, arg=tid).json_value()
     assert [p["status"] for p in live["panes"]] == ["streaming", "streaming"], live
     assert all(p["shown"] and p["held"] for p in live["panes"]), live
-    assert live["buttonsDisabled"] == [True] * 4, live
+    assert live["buttonsDisabled"] == [True] * len(CHOICES), live
     assert live["stopShown"], live
     duet.screenshot(artifacts / "pair-desktop-streaming.png")
 
     assert duet.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
     buttons = duet.turn(tid).locator(".vote button[data-choice]")
-    expect(buttons).to_have_count(4)
+    expect(buttons).to_have_count(len(CHOICES))
+    # The page takes the choices, in order, from the server (app/vocabulary.py).
+    assert buttons.evaluate_all("els => els.map((b) => b.dataset.choice)") == list(CHOICES)
     for choice in CHOICES:
         expect(duet.turn(tid).locator(f'.vote button[data-choice="{choice}"]')).to_be_enabled()
     texts = {slot: duet.raw(tid, slot) for slot in "ab"}
