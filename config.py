@@ -188,7 +188,7 @@ class Config:
 
     # Rate limits (flask-limiter syntax, ";" between limits), kept in Redis. Generous for a
     # person, tight enough to stop a script.
-    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
+    RATELIMIT_ENABLED = (_env("RATELIMIT_ENABLED") or "true").lower() not in ("0", "false", "no")
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_KEY_PREFIX = "duet:ratelimit"
     # No X-RateLimit-* headers: Flask-Limiter reads the window back from Redis for every

@@ -15,7 +15,9 @@ from app.streaming import fanout
 from config import Config
 
 
-def create_app(settings: dict[str, Any] | None = None, config_class: type = Config) -> Flask:
+def create_app(
+    settings: dict[str, Any] | None = None, config_class: type[Config] = Config
+) -> Flask:
     """Build the Flask app: the one entry point for web, worker and CLI."""
     app = Flask(__name__, instance_path=str(config_class.INSTANCE_PATH))
     app.config.from_object(config_class)

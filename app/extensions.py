@@ -1,5 +1,7 @@
 """Unbound extension instances; create_app binds them."""
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,6 +17,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass `Model`, that is db.Model: a class made at run time, which mypy cannot take
+# as a base (python/mypy#8603), so it checks them against Base, the class db.Model extends.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 sock = Sock()
 

@@ -138,7 +138,8 @@ def _stream_into(
     outbox: Outbox = publisher.open(writer)
     first_token_at = None
     finish_reason: str | None = None
-    status, error = ERROR, "the generation stopped unexpectedly"
+    status = ERROR
+    error: str | None = "the generation stopped unexpectedly"
     superseded = False
     try:
         endpoint = _endpoint(job.endpoint_name)

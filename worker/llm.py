@@ -10,7 +10,7 @@ import codecs
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -156,7 +156,7 @@ def stream_chat(
     max_tokens: int | None = None,
     timeouts: Timeouts = Timeouts(),
     session: requests.Session | None = None,
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """POST {base_url}/chat/completions with stream=true and yield Chunks as they arrive.
 
     With a `session` (see `endpoint_session`), a stream read to its end leaves its

@@ -66,9 +66,8 @@ def build_context(
     read when not given.
     """
     exchanges = list((history or read_history(conversation)).exchanges)
-    head = [{"role": "system", "content": conversation.system_prompt}] * bool(
-        conversation.system_prompt
-    )
+    system_prompt = conversation.system_prompt
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
     tail = [{"role": "user", "content": content}]
     if budget is not None:
         size = sum(len(m["content"]) for m in head + tail)

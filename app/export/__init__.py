@@ -9,8 +9,9 @@ from typing import BinaryIO
 
 import orjson
 
-from app.export.formats import BOTH_BAD, FAILED, FORMATS, TIE, Format
+from app.export.formats import FAILED, FORMATS, Format
 from app.export.query import Vote, VoteFilter, count_votes, iter_votes
+from app.vocabulary import BOTH_BAD, TIE
 
 __all__ = ["FORMATS", "ExportSummary", "VoteFilter", "count_votes", "export", "iter_votes"]
 

@@ -115,7 +115,8 @@ def kto_records(vote: Vote) -> list[Record]:
 
 
 def _timestamp(moment: Any) -> str | None:
-    return None if moment is None else as_utc(moment).isoformat()
+    utc = as_utc(moment)
+    return None if utc is None else utc.isoformat()
 
 
 def _response(vote: Vote, slot: str) -> Record | None:

@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select
 
 from app.extensions import db
 from app.models import Conversation, Feedback, Response, Turn
@@ -89,4 +90,4 @@ def purge(
 
 def _execute(stmt) -> int:
     result = db.session.execute(stmt, execution_options={"synchronize_session": False})
-    return result.rowcount
+    return cast(CursorResult, result).rowcount  # a DELETE's result is a CursorResult

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -118,7 +118,7 @@ def _columns(ra, rb, everything: bool) -> list:
 
 def iter_votes(
     vote_filter: VoteFilter, everything: bool = True, batch_size: int = BATCH_SIZE
-) -> Iterator[Vote]:
+) -> Generator[Vote, None, None]:
     """Every selected vote as one flat named tuple, oldest first (vote time, then id).
 
     Rows come `batch_size` at a time (a server-side cursor on PostgreSQL), so memory
@@ -133,7 +133,7 @@ def iter_votes(
     result = connection.execution_options(yield_per=batch_size).execute(stmt)
     # A named tuple, not SQLAlchemy's Row: reading a field by name off a Row costs about
     # 0.4 us (a __getattr__ fallback), and a vote's records read seven or more of them.
-    vote = namedtuple("Vote", result.keys())
+    vote = namedtuple("Vote", result.keys())  # type: ignore[misc]  # fields known at run time
     try:
         yield from map(vote._make, result)
     finally:

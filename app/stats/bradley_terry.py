@@ -71,7 +71,10 @@ def fit_strengths(
         residual = wins - count * p
         gradient = np.bincount(i, residual, n) - np.bincount(j, residual, n) - _RIDGE * theta
         curvature = count * p * (1.0 - p)
-        hessian = -np.bincount(off_diagonal, np.concatenate([curvature, curvature]), n * n)
+        # np.bincount with weights counts in floats (numpy's stubs say intp whatever the weights)
+        hessian: np.ndarray = -np.bincount(
+            off_diagonal, np.concatenate([curvature, curvature]), n * n
+        )
         hessian = hessian.reshape(n, n)
         hessian[np.diag_indices(n)] += (
             np.bincount(i, curvature, n) + np.bincount(j, curvature, n) + _RIDGE

@@ -39,7 +39,7 @@ def render(stats: Stats) -> str:
 
 def _position_bias(stats: Stats) -> str:
     bias = stats.position_bias
-    if not bias.decisive_votes:
+    if not bias.decisive_votes or bias.ci95 is None:
         return "Position bias: no decisive (a or b) votes yet."
     low, high = bias.ci95
     verdict = "no significant position bias"
@@ -64,7 +64,7 @@ def _leaderboard(stats: Stats) -> list[str]:
         f"{'win rate':>8}  {'battles':>8}  {'W-L-T':>11}  {'both-bad':>8}",
     ]
     for rank, row in enumerate(stats.leaderboard, 1):
-        if row.rating is None:
+        if row.rating is None or row.ci95 is None:
             rating, ci = "—", "—"
         else:
             rating, ci = f"{row.rating:.0f}", f"{row.ci95[0]:.0f} – {row.ci95[1]:.0f}"
@@ -92,11 +92,13 @@ def plot(stats: Stats, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    rows = [r for r in stats.leaderboard if r.rating is not None]
+    rows = [r for r in stats.leaderboard if r.rating is not None and r.ci95 is not None]
     rows.reverse()  # matplotlib draws the first row at the bottom: best goes on top
-    ratings = [r.rating for r in rows]
-    below = [r.rating - r.ci95[0] for r in rows]
-    above = [r.ci95[1] - r.rating for r in rows]
+    # (the same filter again: a type checker does not carry it over from `rows`)
+    bounds = [(r.rating, *r.ci95) for r in rows if r.rating is not None and r.ci95 is not None]
+    ratings = [rating for rating, _, _ in bounds]
+    below = [rating - low for rating, low, _ in bounds]
+    above = [high - rating for rating, _, high in bounds]
     labels = [f"{r.competitor}  ({r.battles:,} battles)" for r in rows]
 
     figure, axes = pyplot.subplots(figsize=(8, 1.2 + 0.5 * len(rows)), layout="constrained")

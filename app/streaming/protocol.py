@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
 import orjson
 from redis import Redis
@@ -105,14 +106,14 @@ def _script(redis: Redis, source: str) -> Script:
     return script
 
 
-def _call(redis: Redis, source: str, keys: list[str], args: list) -> object:
+def _call(redis: Redis, source: str, keys: list[str], args: list) -> Any:
     """Run a Lua script by its SHA (EVALSHA), loading it once per Redis server."""
     return _script(redis, source)(keys=keys, args=args, client=redis)
 
 
 def load_scripts(redis: Redis) -> None:
     """Load the token script into Redis (staged calls use its SHA and do not load it)."""
-    _script(redis, _APPEND_TOKEN).sha = redis.script_load(_APPEND_TOKEN)
+    _script(redis, _APPEND_TOKEN).sha = cast(str, redis.script_load(_APPEND_TOKEN))
 
 
 def _key(turn_id: str, name: str, slot: str | None = None) -> str:
@@ -283,12 +284,13 @@ def request_restart(redis: Redis, turn_id: str, slot: str, *, wait_ms: int, ttl:
 
 def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:
     """A slot's buffered events, as the JSON strings that were published."""
-    return redis.lrange(buffer_key(turn_id, slot), 0, -1)
+    return cast(list[str], redis.lrange(buffer_key(turn_id, slot), 0, -1))
 
 
 def buffered_text(redis: Redis, turn_id: str, slot: str) -> tuple[str, int]:
     """The text a slot's current attempt has streamed so far, and its last token seq."""
-    parts, seq = [], 0
+    parts: list[str] = []
+    seq = 0
     for raw in buffered_events(redis, turn_id, slot):
         event = json.loads(raw)
         if event["type"] == "reset":

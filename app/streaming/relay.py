@@ -118,6 +118,7 @@ class Relay:
             if self.watch is not None and now - last_watch >= self.watch_every:
                 last_watch = now
                 self.watch(self._pending())
+            assert self._follower is not None  # set by __iter__, which runs this
             try:
                 message = self._follower.get(timeout=self.poll)
             except Lost:

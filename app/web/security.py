@@ -26,7 +26,10 @@ def init_app(app: Flask) -> None:
     """Trust the configured proxies, check origins, limit rates, and set security headers."""
     hops = app.config["PROXY_FIX_X_FOR"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to wrap the WSGI app; mypy objects to replacing a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     limiter.init_app(app)
     app.before_request(_check_origin)
     app.after_request(_retry_after)

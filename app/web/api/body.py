@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import request
 
@@ -30,6 +30,12 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+@overload
+def text_field(data: dict[str, Any], name: str, limit: int, *, required: Literal[True]) -> str: ...
+@overload
+def text_field(
+    data: dict[str, Any], name: str, limit: int, *, required: bool = False
+) -> str | None: ...
 def text_field(
     data: dict[str, Any], name: str, limit: int, *, required: bool = False
 ) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from app.models import Conversation, Feedback, Response, Turn
 
@@ -54,6 +54,10 @@ def model_identity(response: Response) -> dict[str, Any]:
     return {"endpoint": response.endpoint_name, "model": response.model, "params": response.params}
 
 
+@overload
+def feedback_json(feedback: Feedback) -> dict[str, Any]: ...
+@overload
+def feedback_json(feedback: None) -> None: ...
 def feedback_json(feedback: Feedback | None) -> dict[str, Any] | None:
     """A vote."""
     if feedback is None:
