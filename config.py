@@ -204,7 +204,18 @@ class Config:
     # How many proxies in front set X-Forwarded-For/-Proto/-Host (1 on Heroku).
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0, low=0)
 
-    SOCK_SERVER_OPTIONS = {"ping_interval": 25}
+    # A socket is pinged every 25 s (and closed when a pong does not come back by the next
+    # ping). The protocol has no client messages: one over 4 KB closes the socket with 1009,
+    # and app/web/socket_server.py keeps none and closes a client that sends many.
+    SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 4096}
+    # Open websockets at once per client (rater) and per address, across all web processes.
+    # A person mid-pair holds one; a team behind one NAT shares the address's cap.
+    WS_MAX_PER_CLIENT = _int("WS_MAX_PER_CLIENT", 16)
+    WS_MAX_PER_ADDRESS = _int("WS_MAX_PER_ADDRESS", 256)
+    # Websocket opens (each replays the turn from the start) per client and per address:
+    # past them the upgrade is refused with HTTP 429, as an API call would be.
+    RATELIMIT_WS = _env("RATELIMIT_WS", "60/minute;1000/hour")
+    RATELIMIT_WS_PER_IP = _env("RATELIMIT_WS_PER_IP", "600/minute")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # True in production, set by finalise()

@@ -156,6 +156,28 @@ def start_web(
     return web, url
 
 
+def procfile_command(name: str, procfile: str = "Procfile") -> str:
+    """The command line of the process type `name` in the project's Procfile."""
+    for line in (ROOT / procfile).read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(f"no {name}: line in {procfile}")
+
+
+def start_procfile_web(
+    env: dict[str, str], logs: Path, *, name: str = "web-procfile", procfile: str = "Procfile"
+) -> tuple[Process, str]:
+    """The Procfile's own `web:` command line, run by a shell as a platform runs it (its
+    `${VAR:-default}`s read from `env`), on a free port; returns the process and its URL."""
+    port = free_port()
+    env = {**env, "PORT": str(port), "PATH": f"{BIN}:{env.get('PATH', '')}"}
+    command = procfile_command("web", procfile)
+    web = Process(name, ["/bin/sh", "-c", f"exec {command}"], env, logs)
+    url = f"http://127.0.0.1:{port}"
+    _ready_or_stopped(web, lambda: wait_for_http(url + "/healthz", web))
+    return web, url
+
+
 def start_worker(
     env: dict[str, str],
     logs: Path,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
+from redis.exceptions import RedisError
 from simple_websocket import ConnectionClosed
 
 from app.chat.ownership import find_turn
-from app.extensions import db, redis_client, sock
+from app.extensions import db, limiter, redis_client
 from app.models import Response, Turn
 from app.streaming import lifecycle
 from app.streaming.fanout import current_fanout
 from app.streaming.relay import Relay
 from app.web.identity import client_id
+from app.web.security import client_key, ip_key
+from app.web.socket_caps import Place, take_place
+from app.web.socket_server import BoundedServer, SocketDone
 
 bp = Blueprint("ws", __name__)
 log = logging.getLogger(__name__)
@@ -22,6 +27,8 @@ log = logging.getLogger(__name__)
 # Close code for a turn that is unknown or another client's (as the contract says).
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
+# A client (or address) that holds as many open sockets as its cap allows.
+CLOSE_TOO_MANY = 4429
 
 
 def _after(slot_names: list[str]) -> dict[str, int] | None:
@@ -62,8 +69,45 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
     )
 
 
-@sock.route("/ws/turns/<tid>", bp=bp)
-def turn_socket(ws, tid: str) -> None:
+def _open_limit(setting: str, key_func: Callable[[], str]):
+    """A rate limit on socket opens, checked before the upgrade: past it, HTTP 429."""
+    return limiter.limit(lambda: current_app.config[setting], key_func=key_func)
+
+
+@bp.route("/ws/turns/<tid>", websocket=True)
+@_open_limit("RATELIMIT_WS", client_key)
+@_open_limit("RATELIMIT_WS_PER_IP", ip_key)
+def turn_socket(tid: str) -> SocketDone:
+    """Upgrade, relay the turn, and hand the finished connection back to the server."""
+    ws = BoundedServer.accept(request.environ, **current_app.config["SOCK_SERVER_OPTIONS"])
+    with contextlib.suppress(ConnectionClosed):
+        _serve(ws, tid)
+    if ws.connected:
+        ws.close()
+    return SocketDone(ws)
+
+
+def _take_place(ws) -> Place | None:
+    """A place under the client's and the address's caps on open sockets, or None after
+    closing the socket with 4429 (or 1011 when Redis cannot count)."""
+    config = current_app.config
+    caps = [(client_key(), config["WS_MAX_PER_CLIENT"]), (ip_key(), config["WS_MAX_PER_ADDRESS"])]
+    try:
+        place = take_place(redis_client.get(), caps)
+    except RedisError:
+        ws.close(reason=1011, message="The stream relay failed; reconnect to resume.")
+        return None
+    if isinstance(place, Place):
+        return place
+    who = ("this client", "this address")[place]
+    ws.close(
+        reason=CLOSE_TOO_MANY,
+        message=f"Too many open sockets from {who} ({caps[place][1]} at most); close some.",
+    )
+    return None
+
+
+def _serve(ws, tid: str) -> None:
     """Send the turn's events from the start (or after `after_*`), live, then `end`."""
     turn = find_turn(tid, client_id(create=False))
     if turn is None:
@@ -73,9 +117,12 @@ def turn_socket(ws, tid: str) -> None:
     if after is None:
         ws.close(reason=CLOSE_BAD_REQUEST, message="after_a and after_b must be whole numbers.")
         return
-    relay = make_relay(turn, after, lambda: ws.connected)
-    db.session.rollback()  # hold no transaction open while the socket lives
+    place = _take_place(ws)
+    if place is None:
+        return
     try:
+        relay = make_relay(turn, after, lambda: ws.connected and place.keep())
+        db.session.rollback()  # hold no transaction open while the socket lives
         for message in relay:
             ws.send(message)
     except ConnectionClosed:
@@ -85,4 +132,13 @@ def turn_socket(ws, tid: str) -> None:
         log.exception("relay failed", extra={"turn": tid})
         ws.close(reason=1011, message="The stream relay failed; reconnect to resume.")
         return
+    finally:
+        _release(place)
     ws.close(reason=1000, message="end")
+
+
+def _release(place: Place) -> None:
+    try:
+        place.release()
+    except RedisError:  # its place lapses with its lease instead
+        log.warning("could not release a socket's place", exc_info=True)
