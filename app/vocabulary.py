@@ -20,6 +20,12 @@ TERMINAL_STATUSES = (DONE, ERROR, CANCELLED)
 # A vote on a pair.
 TIE, BOTH_BAD = "tie", "both_bad"
 CHOICES = ("a", "b", TIE, BOTH_BAD)
+# A rater's role, and how they came to be: AUTH_MODE names one of the kinds (config.py
+# spells them again, as it cannot import the app).
+RATER, ADMIN = "rater", "admin"
+ROLES = (RATER, ADMIN)
+ANONYMOUS, INVITE, OIDC = "anonymous", "invite", "oidc"
+RATER_KINDS = AUTH_MODES = (ANONYMOUS, INVITE, OIDC)
 
 
 def as_json() -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Connection, create_engine
 
 from app.extensions import db
-from app.models import Conversation, Feedback, Response, Turn
+from app.models import Conversation, Feedback, Rater, Response, Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +53,11 @@ def _rows(count: int, seed: int, scale: int) -> Iterator[tuple[str, dict]]:
     endpoints = [("alpha", {"temperature": 0.7}), ("beta", {"temperature": 1.0})]
     context: list[dict] = []
     cid = ""
+    for owner in ["client", *(f"client-{k}" for k in range(min(count, 97)))]:
+        yield "raters", {
+            "id": owner, "name": f"anonymous-{owner}", "role": "rater", "kind": "anonymous",
+            "created_at": START,
+        }  # fmt: skip
     for i in range(count):
         position = i % TURNS_PER_CONVERSATION
         moment = START + timedelta(seconds=i)
@@ -60,7 +65,7 @@ def _rows(count: int, seed: int, scale: int) -> Iterator[tuple[str, dict]]:
             cid = f"c{i:031x}"
             context = [{"role": "system", "content": "You are a helpful assistant."}]
             yield "conversations", {
-                "id": cid, "client_id": f"client-{i % 97}", "title": "Bench",
+                "id": cid, "rater_id": f"client-{i % 97}", "title": "Bench",
                 "system_prompt": context[0]["content"], "created_at": moment,
             }  # fmt: skip
         content = _text(rng, 20 * scale)
@@ -82,7 +87,7 @@ def _rows(count: int, seed: int, scale: int) -> Iterator[tuple[str, dict]]:
             }  # fmt: skip
         choice = rng.choices(_CHOICES, _WEIGHTS)[0]
         yield "feedback", {
-            "turn_id": tid, "choice": choice, "reason": None, "client_id": "client",
+            "turn_id": tid, "choice": choice, "reason": None, "rater_id": "client",
             "created_at": moment + timedelta(milliseconds=500),
         }  # fmt: skip
         continuing = "b" if choice == "b" else "a"
@@ -97,6 +102,7 @@ def generate_votes(
     Messages are about 20 words, responses 40 to 80, each times `scale`.
     """
     tables = {
+        "raters": Rater.__table__,
         "conversations": Conversation.__table__,
         "turns": Turn.__table__,
         "responses": Response.__table__,

@@ -11,6 +11,7 @@ import pytest
 from app.chat.prompt import build_context
 from app.extensions import db
 from app.models import DONE, ERROR, Conversation, Feedback, Response, Turn
+from app.raters.accounts import anonymous_rater
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 PARAMS = {"alpha": {"temperature": 0.5}, "beta": {"temperature": 0.9}, "gamma": {}}
@@ -28,9 +29,9 @@ def _close_connections(request: pytest.FixtureRequest):
 
 
 def add_conversation(system_prompt: str | None = None, created_at: datetime = T0) -> Conversation:
-    """A new conversation of client `client-1`."""
+    """A new conversation of the anonymous rater `client-1`."""
     conversation = Conversation(
-        client_id="client-1", system_prompt=system_prompt, created_at=created_at
+        rater_id=anonymous_rater("client-1").id, system_prompt=system_prompt, created_at=created_at
     )
     db.session.add(conversation)
     return conversation
@@ -79,7 +80,7 @@ def add_turn(
             finished_at=created + timedelta(seconds=5),
         )
     if choice is not None:
-        Feedback(turn=turn, choice=choice, reason=reason, client_id="client-1", created_at=voted_at)
+        Feedback(turn=turn, choice=choice, reason=reason, rater_id="client-1", created_at=voted_at)
     db.session.add(turn)
     db.session.flush()
     return turn

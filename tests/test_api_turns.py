@@ -53,7 +53,7 @@ def test_a_turn_is_read_with_its_owner_and_responses_in_one_query(app, client, q
     answer = client.post(f"/api/conversations/{cid}/turns", json={"mode": "pair", "content": "hi"})
     tid = answer.get_json()["id"]
     with app.app_context():
-        owner = db.session.get(Conversation, cid).client_id
+        owner = db.session.get(Conversation, cid).rater_id
         db.session.remove()
         with record_sql() as statements:
             turn = find_turn(tid, owner)

@@ -49,7 +49,7 @@ FUZZ_CONFIG = {
     "generation": {"mode": "all", "deterministic": True},
 }
 # Routes that are not HTTP JSON operations: the page, its static files, the websocket.
-NOT_IN_DOCUMENT = {"/", "/static/<path:filename>", "/ws/turns/<tid>"}
+NOT_IN_DOCUMENT = {"/", "/static/<path:filename>", "/ws/turns/<tid>", "/signin/<token>"}
 
 
 @pytest.fixture(autouse=True)

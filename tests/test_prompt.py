@@ -7,6 +7,7 @@ import pytest
 from app.chat.prompt import build_context
 from app.extensions import db
 from app.models import CANCELLED, DONE, ERROR, STREAMING, Conversation, Feedback, Response, Turn
+from app.raters.accounts import anonymous_rater
 
 SYSTEM = {"role": "system", "content": "Be kind."}
 
@@ -43,14 +44,14 @@ def add_turn(
             )
         )
     if choice is not None:
-        turn.feedback = Feedback(choice=choice, client_id=conversation.client_id)
+        turn.feedback = Feedback(choice=choice, rater_id=conversation.rater_id)
     conversation.turns.append(turn)
     db.session.commit()
     return turn
 
 
 def conversation(system_prompt: str | None = "Be kind.") -> Conversation:
-    conv = Conversation(client_id="client-1", system_prompt=system_prompt)
+    conv = Conversation(rater_id=anonymous_rater("client-1").id, system_prompt=system_prompt)
     db.session.add(conv)
     db.session.commit()
     return conv
@@ -164,7 +165,7 @@ def test_context_over_budget_drops_the_oldest_exchanges_first(app):
     from app.models import Conversation, Response, Turn
 
     with app.app_context():
-        conversation = Conversation(client_id="c", system_prompt="Be brief.")
+        conversation = Conversation(rater_id=anonymous_rater("c").id, system_prompt="Be brief.")
         for i in range(5):
             turn = Turn(
                 conversation=conversation,
@@ -195,7 +196,7 @@ def test_the_system_prompt_and_new_message_survive_any_budget(app):
     from app.models import Conversation
 
     with app.app_context():
-        conversation = Conversation(client_id="c", system_prompt="S" * 50)
+        conversation = Conversation(rater_id="c", system_prompt="S" * 50)
         assert [m["role"] for m in build_context(conversation, "hi", budget=1)] == [
             "system",
             "user",

@@ -1,4 +1,4 @@
-"""Looking up a client's own conversations and turns; anything else does not exist."""
+"""Looking up a rater's own conversations and turns; anything else does not exist."""
 
 from __future__ import annotations
 
@@ -17,37 +17,37 @@ _WHOLE_CONVERSATION = [
         defer(Turn.context), selectinload(Turn.responses), selectinload(Turn.feedback)
     )
 ]
-# A turn comes with its conversation (whose client owns it) and its responses, which every
+# A turn comes with its conversation (whose rater owns it) and its responses, which every
 # caller reads: one query instead of three (on PostgreSQL 1.6 -> 1.1 ms per socket opened).
 _TURN_WITH_OWNER = [joinedload(Turn.conversation), joinedload(Turn.responses)]
 
 
-def find_turn(turn_id: str, client_id: str | None) -> Turn | None:
-    """The turn with `turn_id` if it belongs to `client_id`, else None."""
-    if not client_id or len(turn_id) > 64 or "\x00" in turn_id:  # PostgreSQL refuses NUL
+def find_turn(turn_id: str, rater_id: str | None) -> Turn | None:
+    """The turn with `turn_id` if it belongs to `rater_id`, else None."""
+    if not rater_id or len(turn_id) > 64 or "\x00" in turn_id:  # PostgreSQL refuses NUL
         return None
     turn = db.session.get(Turn, turn_id, options=_TURN_WITH_OWNER)
-    if turn is None or turn.conversation.client_id != client_id:
+    if turn is None or turn.conversation.rater_id != rater_id:
         return None
     return turn
 
 
-def own_conversation(conversation_id: str, client_id: str, whole: bool = True) -> Conversation:
-    """The client's conversation, or a 404 exactly like an unknown id. With `whole`, its
+def own_conversation(conversation_id: str, rater_id: str, whole: bool = True) -> Conversation:
+    """The rater's conversation, or a 404 exactly like an unknown id. With `whole`, its
     turns, responses and votes come with it (to show it); without, only its row (to add a
     turn to it: app/chat/prompt.py reads what that needs as plain columns)."""
     if len(conversation_id) > 64 or "\x00" in conversation_id:
         raise not_found("conversation")
     options = _WHOLE_CONVERSATION if whole else ()
     conversation = db.session.get(Conversation, conversation_id, options=options)
-    if conversation is None or conversation.client_id != client_id:
+    if conversation is None or conversation.rater_id != rater_id:
         raise not_found("conversation")
     return conversation
 
 
-def own_turn(turn_id: str, client_id: str) -> Turn:
-    """The client's turn, or a 404 exactly like an unknown id."""
-    turn = find_turn(turn_id, client_id)
+def own_turn(turn_id: str, rater_id: str) -> Turn:
+    """The rater's turn, or a 404 exactly like an unknown id."""
+    turn = find_turn(turn_id, rater_id)
     if turn is None:
         raise not_found("turn")
     return turn

@@ -100,7 +100,7 @@ def _columns(ra, rb, everything: bool) -> list:
         Feedback.id.label("feedback_id"),
         Feedback.choice,
         Feedback.reason,
-        Feedback.client_id,
+        Feedback.rater_id.label("client_id"),  # the raw format's name from before raters
         Feedback.created_at.label("voted_at"),
         Turn.id.label("turn_id"),
         Turn.position.label("turn_position"),

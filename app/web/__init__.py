@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import errors, health, openapi, pages, security, ws
+from app.web import auth, errors, health, openapi, pages, security, ws
 from app.web.api import bp as api_bp
 
 
 def init_app(app: Flask) -> None:
-    """Origin checks, rate limits and headers, then the blueprints, then JSON errors."""
+    """Origin checks, rate limits and headers, sign-in, then the blueprints, then JSON errors."""
     security.init_app(app)
+    auth.init_app(app)
     for blueprint in (api_bp, ws.bp, pages.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)

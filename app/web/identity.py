@@ -1,22 +1,49 @@
-"""Anonymous clients: a random id kept in the signed session cookie."""
+"""Who is asking: the rater of the request, as the API and the websocket need it.
+
+app/raters/sessions.py keeps the rater in the session cookie; this module turns "no rater"
+into the contract's answers: 401 `unauthorized` on the API, close code 4401 on a socket.
+"""
 
 from __future__ import annotations
 
-import secrets
+from app.errors import ApiError
+from app.models import Rater
+from app.raters import auth_mode, current_rater, named_mode, session_refused
+from app.vocabulary import OIDC
 
-from flask import session
 
-_KEY = "client_id"
+def unauthorized() -> ApiError:
+    """The answer to a request that needs a signed-in rater and has none."""
+    if session_refused():
+        return ApiError(401, "unauthorized", "This rater has been disabled.")
+    how = "at /auth/login" if auth_mode() == OIDC else "with the sign-in link you were sent"
+    return ApiError(401, "unauthorized", f"Sign in first, {how}.")
+
+
+def require_rater() -> Rater:
+    """The request's rater; in `anonymous` mode a new browser gets one. 401 when a named mode
+    has nobody signed in, or the session's rater has been disabled."""
+    rater = current_rater(create=not named_mode())
+    if rater is None:
+        raise unauthorized()
+    return rater
+
+
+def rater_id() -> str:
+    """The id of the request's rater (see require_rater): the owner of what it creates."""
+    return require_rater().id
+
+
+def socket_rater_id() -> str | None:
+    """The rater of a websocket, None when an anonymous browser has none yet (it owns no
+    turn); 401 ApiError when it must sign in first."""
+    rater = current_rater(create=False)
+    if rater is None and (named_mode() or session_refused()):
+        raise unauthorized()
+    return rater.id if rater is not None else None
 
 
 def client_id(create: bool = True) -> str | None:
-    """This browser's client id, made and stored in the session cookie on first use."""
-    cid = session.get(_KEY)
-    if isinstance(cid, str) and cid:
-        return cid
-    if not create:
-        return None
-    cid = secrets.token_urlsafe(24)
-    session[_KEY] = cid
-    session.permanent = True
-    return cid
+    """The request's rater id, or None; kept for callers from before raters (the page)."""
+    rater = current_rater(create=create and not named_mode())
+    return rater.id if rater is not None else None

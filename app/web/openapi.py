@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from app.vocabulary import CHOICES, MODES, SLOTS, STATUSES, TRIGGERS
+from app.vocabulary import AUTH_MODES, CHOICES, MODES, ROLES, SLOTS, STATUSES, TRIGGERS
 
 bp = Blueprint("openapi", __name__)
 
@@ -29,9 +29,13 @@ TEXT_RULES = (
 DESCRIPTION = """\
 Paired streaming chat that collects human preference data.
 
-**Identity.** The first request gets a signed, `HttpOnly` session cookie holding a random,
-anonymous client id; send it back on every call. Conversations and turns belong to the client
-that created them: another client's answers exactly like an unknown one (404).
+**Identity.** Every session belongs to a rater, kept in a signed, `HttpOnly` session cookie;
+send it back on every call. With `AUTH_MODE=anonymous` (the default) the first request gets
+an anonymous rater. With `invite` or `oidc`, a rater signs in first (a one-time link
+`/signin/{token}`, or `/auth/login`), and without one every call but `GET /api/me` and this
+document answers 401 (`unauthorized`); so does any call of a disabled rater. Conversations and
+turns belong to the rater that created them, from whichever browser they sign in: another
+rater's answer exactly like an unknown one (404).
 
 **Errors** are JSON, `{"error": {"code": "<machine_code>", "message": "<human text>"}}`.
 A wrong method on a known path answers 405 (`method_not_allowed`, with `Allow`); an unknown
@@ -53,7 +57,8 @@ client, one JSON object per message:
   carries `attempt` and a unique `id`; a connection sends each reset once).
 - `{"type": "end"}`: every slot has ended; the server closes with code 1000.
 
-Close codes: 4404 unknown or another client's turn, 4400 an `after_*` that is not a whole
+Close codes: 4401 no signed-in rater (named modes) or a disabled one, 4404 unknown or
+another rater's turn, 4400 an `after_*` that is not a whole
 number, 1011 the relay lost Redis (reconnect with `after_*` to resume).
 """
 
@@ -129,7 +134,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "conversations": {
                     "type": "array",
                     "items": _ref("ConversationSummary"),
-                    "description": "this client's only, newest first",
+                    "description": "this rater's only, newest first",
                 }
             },
             ["conversations"],
@@ -263,13 +268,37 @@ def _schemas(config: Any) -> dict[str, Any]:
             ["choice"],
         ),
         "Empty": {"type": "object", "description": "no fields are read; `{}` or no body"},
+        "Rater": _obj(
+            {
+                "id": {"type": "string"},
+                "name": {
+                    "type": "string",
+                    "description": "`anonymous-<id>` for an anonymous rater",
+                },
+                "role": {"type": "string", "enum": list(ROLES)},
+            },
+            ["id", "name", "role"],
+        ),
+        "Me": _obj(
+            {
+                "auth_mode": {"type": "string", "enum": list(AUTH_MODES)},
+                "rater": {
+                    "allOf": [_ref("Rater")],
+                    "nullable": True,
+                    "description": "null when nobody is signed in (named modes only)",
+                },
+            },
+            ["auth_mode", "rater"],
+        ),
     }
 
 
 _ERRORS = {
     "400": "`malformed_json`: the body is not valid JSON, or not a JSON object",
+    "401": "`unauthorized`: AUTH_MODE is `invite` or `oidc` and nobody is signed in, or "
+    "the rater has been disabled",
     "403": "`forbidden_origin`: sent on another site's behalf (`Origin` or `Referer`)",
-    "404": "`not_found`: unknown, or another client's, conversation or turn",
+    "404": "`not_found`: unknown, or another rater's, conversation or turn",
     "409": "wrong state: `not_paired`, `not_finished`, `already_rated`, `already_paired`, "
     "`conflict`",
     "413": "`too_large` (body over MAX_CONTENT_LENGTH), `content_too_long`, "
@@ -299,7 +328,7 @@ def _path_param(name: str, what: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": f"the {what} id, 32 hex digits as returned on creation; an unknown "
-        "id, or another client's, answers 404",
+        "id, or another rater's, answers 404",
         "schema": {"type": "string"},
     }
 
@@ -312,7 +341,7 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {status: _error(status) for status in statuses}
 
 
-_POST_ERRORS = ("400", "403", "413", "415", "429", "503")
+_POST_ERRORS = ("400", "401", "403", "413", "415", "429", "503")
 
 
 def _paths() -> dict[str, Any]:
@@ -338,14 +367,37 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
             }
         },
+        "/api/me": {
+            "get": {
+                "operationId": "me",
+                "tags": ["raters"],
+                "summary": "The sign-in mode and this browser's rater",
+                "responses": {
+                    "200": _json(_ref("Me"), "`rater` null when nobody is signed in"),
+                    **_errors("429", "503"),
+                },
+            }
+        },
+        "/api/signout": {
+            "post": {
+                "operationId": "signOut",
+                "tags": ["raters"],
+                "summary": "End this browser's session",
+                "requestBody": _body("Empty", required=False),
+                "responses": {
+                    "204": {"description": "signed out; the session cookie is cleared"},
+                    **_errors("401", "403", "429", "503"),
+                },
+            }
+        },
         "/api/conversations": {
             "get": {
                 "operationId": "listConversations",
                 "tags": ["conversations"],
-                "summary": "This client's conversations, newest first",
+                "summary": "This rater's conversations, newest first",
                 "responses": {
                     "200": _json(_ref("ConversationList"), "the conversations"),
-                    **_errors("429", "503"),
+                    **_errors("401", "429", "503"),
                 },
             },
             "post": {
@@ -380,7 +432,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "One conversation with its turns",
                 "responses": {
                     "200": _json(_ref("Conversation"), "the conversation"),
-                    **_errors("404", "429", "503"),
+                    **_errors("401", "404", "429", "503"),
                 },
             },
         },
@@ -463,6 +515,7 @@ def build_document(config: Any) -> dict[str, Any]:
         "tags": [
             {"name": "conversations"},
             {"name": "turns"},
+            {"name": "raters"},
             {"name": "health"},
             {"name": "meta"},
         ],

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import ApiError
 from app.extensions import limiter
-from app.web.identity import client_id
+from app.raters import current_rater
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,8 +37,9 @@ def init_app(app: Flask) -> None:
 
 
 def client_key() -> str:
-    """Rate-limit key: the anonymous client of the session cookie."""
-    return "client:" + (client_id() or "")
+    """Rate-limit key: the session's rater; the address for a request that has none yet."""
+    rater = current_rater()
+    return "rater:" + rater.id if rater is not None else ip_key()
 
 
 def ip_key() -> str:

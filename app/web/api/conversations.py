@@ -13,7 +13,7 @@ from app.vocabulary import MODES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import conversation_detail, conversation_summary, turn_started_json
-from app.web.identity import client_id
+from app.web.identity import rater_id
 
 
 @bp.post("/conversations")
@@ -22,7 +22,7 @@ def create_conversation():
     data = json_body()
     limit = current_app.config["MAX_SYSTEM_PROMPT_CHARS"]
     conversation = Conversation(
-        client_id=client_id(), system_prompt=text_field(data, "system_prompt", limit)
+        rater_id=rater_id(), system_prompt=text_field(data, "system_prompt", limit)
     )
     db.session.add(conversation)
     db.session.commit()
@@ -31,10 +31,10 @@ def create_conversation():
 
 @bp.get("/conversations")
 def list_conversations():
-    """This client's conversations, newest first."""
+    """This rater's conversations, newest first."""
     query = (
         select(Conversation)
-        .where(Conversation.client_id == client_id())
+        .where(Conversation.rater_id == rater_id())
         .order_by(Conversation.created_at.desc(), Conversation.id)
     )
     conversations = db.session.scalars(query).all()
@@ -44,7 +44,7 @@ def list_conversations():
 @bp.get("/conversations/<cid>")
 def get_conversation(cid: str):
     """One conversation with its turns."""
-    conversation = own_conversation(cid, client_id())
+    conversation = own_conversation(cid, rater_id())
     return jsonify(conversation_detail(conversation))
 
 
@@ -52,7 +52,7 @@ def get_conversation(cid: str):
 @generation_limit
 def create_turn(cid: str):
     """Send a user message; its one or two responses stream over /ws/turns/<id>."""
-    conversation = own_conversation(cid, client_id(), whole=False)
+    conversation = own_conversation(cid, rater_id(), whole=False)
     data = json_body()
     content = text_field(data, "content", current_app.config["MAX_MESSAGE_CHARS"], required=True)
     mode = choice_field(data, "mode", MODES, "auto")

@@ -10,14 +10,14 @@ from app.vocabulary import CHOICES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import feedback_json, model_identity, turn_started_json
-from app.web.identity import client_id
+from app.web.identity import rater_id
 
 
 @bp.post("/turns/<tid>/reroll")
 @generation_limit
 def reroll(tid: str):
     """Generate a second answer to a finished single turn, to compare with the first."""
-    turn = own_turn(tid, client_id())
+    turn = own_turn(tid, rater_id())
     json_body()
     return jsonify(turn_started_json(reroll_turn(turn))), 202
 
@@ -25,12 +25,12 @@ def reroll(tid: str):
 @bp.post("/turns/<tid>/feedback")
 def feedback(tid: str):
     """Record which response of a paired turn is better; reveals the models."""
-    cid = client_id()
-    turn = own_turn(tid, cid)
+    owner = rater_id()
+    turn = own_turn(tid, owner)
     data = json_body()
     choice = choice_field(data, "choice", CHOICES, None)
     reason = text_field(data, "reason", current_app.config["MAX_REASON_CHARS"])
-    vote = record_feedback(turn, cid, choice, reason)
+    vote = record_feedback(turn, owner, choice, reason)
     responses = [{"slot": r.slot, **model_identity(r)} for r in turn.responses]
     return jsonify(**feedback_json(vote), turn_id=turn.id, responses=responses), 201
 
@@ -38,6 +38,6 @@ def feedback(tid: str):
 @bp.post("/turns/<tid>/cancel")
 def cancel(tid: str):
     """Stop the turn's streaming slots; each ends with a `cancelled` event."""
-    turn = own_turn(tid, client_id())
+    turn = own_turn(tid, rater_id())
     json_body()
     return jsonify(id=turn.id, cancelled=cancel_turn(turn)), 202

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
 from app.export.formats import FORMATS
@@ -252,8 +251,3 @@ def purge_command(before: datetime, yes: bool) -> None:
         if bar is not None:
             bar.close()
     click.echo(f"Deleted {done.describe()} created before {when}.")
-
-
-def init_app(app: Flask) -> None:
-    """Register the command groups."""
-    app.cli.add_command(preferences)

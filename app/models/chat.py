@@ -1,43 +1,25 @@
-"""Duet's tables: conversations, turns, responses (one per slot) and feedback."""
+"""The chat tables: conversations, turns, responses (one per slot) and feedback."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
-from app.vocabulary import (  # noqa: F401  (re-exported: the values the columns take)
-    CANCELLED,
-    CHOICES,
-    DONE,
-    ERROR,
-    STREAMING,
-    TERMINAL_STATUSES,
-    TRIGGERS,
-)
+from app.extensions import Model, db
+from app.models.base import new_id, utcnow
+from app.vocabulary import STREAMING, TERMINAL_STATUSES
 
 
-def new_id() -> str:
-    """A random, unguessable id for rows the client can address."""
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    """The current time in UTC, timezone-aware."""
-    return datetime.now(UTC)
-
-
-class Conversation(db.Model):
-    """A chat owned by one anonymous client."""
+class Conversation(Model):
+    """A chat owned by one rater."""
 
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    rater_id: Mapped[str] = mapped_column(ForeignKey("raters.id"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="New conversation")
     system_prompt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
@@ -47,7 +29,7 @@ class Conversation(db.Model):
     )
 
 
-class Turn(db.Model):
+class Turn(Model):
     """One user message and the one or two responses generated for it."""
 
     __tablename__ = "turns"
@@ -82,7 +64,7 @@ class Turn(db.Model):
         return next((r for r in self.responses if r.slot == slot), None)
 
 
-class Response(db.Model):
+class Response(Model):
     """One generated answer, in slot `a` or `b` of a turn."""
 
     __tablename__ = "responses"
@@ -113,8 +95,8 @@ class Response(db.Model):
         return self.status in TERMINAL_STATUSES
 
 
-class Feedback(db.Model):
-    """A client's vote on a paired turn: which response is better, and why."""
+class Feedback(Model):
+    """A rater's vote on a paired turn: which response is better, and why."""
 
     __tablename__ = "feedback"
 
@@ -124,7 +106,7 @@ class Feedback(db.Model):
     )
     choice: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
-    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    rater_id: Mapped[str] = mapped_column(ForeignKey("raters.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(
         db.DateTime(timezone=True), default=utcnow, index=True
     )

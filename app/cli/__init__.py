@@ -1,0 +1,14 @@
+"""The admin commands: `flask preferences ...` and `flask raters ...`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.cli.preferences import preferences
+from app.cli.raters import raters
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(preferences)
+    app.cli.add_command(raters)
