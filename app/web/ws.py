@@ -11,12 +11,13 @@ from redis.exceptions import RedisError
 from simple_websocket import ConnectionClosed
 
 from app.chat.ownership import find_turn
+from app.errors import ApiError
 from app.extensions import db, limiter, redis_client
 from app.models import Response, Turn
 from app.streaming import lifecycle
 from app.streaming.fanout import current_fanout
 from app.streaming.relay import Relay
-from app.web.identity import client_id
+from app.web.identity import socket_rater_id
 from app.web.security import client_key, ip_key
 from app.web.socket_caps import Place, take_place
 from app.web.socket_server import BoundedServer, SocketDone
@@ -29,6 +30,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 # A client (or address) that holds as many open sockets as its cap allows.
 CLOSE_TOO_MANY = 4429
+CLOSE_UNAUTHORIZED = 4401  # named modes: nobody signed in; any mode: a disabled rater
 
 
 def _after(slot_names: list[str]) -> dict[str, int] | None:
@@ -109,7 +111,12 @@ def _take_place(ws) -> Place | None:
 
 def _serve(ws, tid: str) -> None:
     """Send the turn's events from the start (or after `after_*`), live, then `end`."""
-    turn = find_turn(tid, client_id(create=False))
+    try:
+        rater = socket_rater_id()
+    except ApiError as exc:
+        ws.close(reason=CLOSE_UNAUTHORIZED, message=exc.message)
+        return
+    turn = find_turn(tid, rater)
     if turn is None:
         ws.close(reason=CLOSE_NOT_FOUND, message="No such turn.")
         return
