@@ -221,6 +221,18 @@ class Config:
     SESSION_COOKIE_SECURE = False  # True in production, set by finalise()
     PERMANENT_SESSION_LIFETIME = 365 * 24 * 3600
 
+    # Rater quality (flask preferences raters, /admin/raters): a vote cast sooner after both
+    # answers began to show than their words at this pace is too fast to have read them
+    # (a careful reader manages 4-5 words a second: 15 is skimming at three times that).
+    READING_FLOOR_WORDS_PER_SECOND = _float("READING_FLOOR_WORDS_PER_SECOND", 15.0, 0.1)
+    # A rater is flagged only with at least this many votes (or shared items), and: too_fast
+    # when this share of their votes beat the reading floor; always_tie when this share are
+    # tie or both-bad; low_agreement when agreeing with others on shared items less often.
+    RATER_FLAG_MIN_VOTES = _int("RATER_FLAG_MIN_VOTES", 20)
+    RATER_FLAG_FAST_SHARE = _float("RATER_FLAG_FAST_SHARE", 0.3, 0.0, 1.0)
+    RATER_FLAG_TIE_SHARE = _float("RATER_FLAG_TIE_SHARE", 0.6, 0.0, 1.0)
+    RATER_FLAG_MIN_AGREEMENT = _float("RATER_FLAG_MIN_AGREEMENT", 0.5, 0.0, 1.0)
+
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
     CELERY = {

@@ -89,7 +89,9 @@ def votes(app):
 
 
 def test_stats_json_reports_totals_vote_rate_bias_and_leaderboard(runner, votes):
-    result = runner.invoke(args=["preferences", "stats", "--json", "--rounds", "50"])
+    result = runner.invoke(
+        args=["preferences", "stats", "--json", "--rounds", "50", "--include-reroll"]
+    )
 
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
@@ -121,7 +123,7 @@ def test_stats_json_reports_totals_vote_rate_bias_and_leaderboard(runner, votes)
 
 
 def test_stats_text_report(runner, votes):
-    result = runner.invoke(args=["preferences", "stats", "--rounds", "50"])
+    result = runner.invoke(args=["preferences", "stats", "--rounds", "50", "--include-reroll"])
 
     assert result.exit_code == 0, result.output
     out = result.stdout

@@ -67,6 +67,12 @@ ISO_TIME = IsoTime()
     type=click.Choice(["sampled", "requested", "reroll"]),
     help="Only votes on turns paired this way.",
 )
+@click.option("--rater", metavar="NAME", help="Only the votes of the rater called NAME.")
+@click.option(
+    "--exclude-flagged",
+    is_flag=True,
+    help="Leave out the votes of raters `flask preferences raters` flags.",
+)
 @click.option("--unpaired", is_flag=True, help="With --format trl: same as --format kto.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def export_command(
@@ -76,6 +82,8 @@ def export_command(
     until: datetime | None,
     endpoint: str | None,
     trigger: str | None,
+    rater: str | None,
+    exclude_flagged: bool,
     unpaired: bool,
     quiet: bool,
 ) -> None:
@@ -104,6 +112,9 @@ def export_command(
     left out of trl, openai and sharegpt; kto leaves out ties; raw keeps all.
     Votes whose responses did not both finish are left out of all but raw.
 
+    --rater NAME keeps one rater's votes; --exclude-flagged leaves out the votes
+    of every rater `flask preferences raters` flags (noise: always A, too fast...).
+
     Times are ISO 8601 (2026-11-01, 2026-11-01T09:30+01:00), UTC unless an offset
     is given; --since is inclusive, --until exclusive. A summary of what was written
     and skipped goes to stderr. The same data and options give the same bytes.
@@ -114,31 +125,32 @@ def export_command(
     """
     # Imported when the command runs, not with the module: every web and worker process
     # builds the CLI, and none of them needs the export, NumPy or matplotlib.
-    from app.export import VoteFilter, count_votes, export, iter_votes
+    from app.export import count_votes, export, iter_votes
     from app.export.output import open_output
+    from app.export.selection import ExportOptionError, ExportOptions, resolve
     from app.process.sigterm import exit_on_sigterm
 
-    if unpaired:
-        if format_name != "trl":
-            raise click.BadParameter("only applies to --format trl", param_hint="--unpaired")
-        format_name = "kto"
-    if since and until and since >= until:
-        raise click.BadParameter("must be later than --since", param_hint="--until")
+    options = ExportOptions(
+        format_name, since, until, endpoint, trigger, rater, exclude_flagged, unpaired
+    )
+    try:
+        fmt, vote_filter = resolve(options)
+    except ExportOptionError as problem:
+        raise click.BadParameter(problem.message, param_hint=problem.option) from None
     if output != "-" and not Path(output).resolve().parent.is_dir():
         raise click.BadParameter(f"folder of {output!r} does not exist", param_hint="--output")
 
-    vote_filter = VoteFilter(since=since, until=until, endpoint=endpoint, trigger=trigger)
     bar = None
     if not quiet and sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(total=count_votes(vote_filter), unit=" votes", file=sys.stderr, desc="export")
-    votes = iter_votes(vote_filter, everything=FORMATS[format_name].everything)
+    votes = iter_votes(vote_filter, everything=fmt.everything)
     try:
         # closing(): a failed export releases its database cursor at once, not whenever the
         # garbage collector finds the suspended generator.
         with exit_on_sigterm(), closing(votes), open_output(output, sys.stdout.buffer) as out:
-            summary = export(FORMATS[format_name], votes, out, progress=bar.update if bar else None)
+            summary = export(fmt, votes, out, progress=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
@@ -161,7 +173,14 @@ def export_command(
     help="Bootstrap rounds for the 95% intervals.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-def stats_command(as_json: bool, plot: Path | None, rounds: int, seed: int) -> None:
+@click.option(
+    "--include-reroll",
+    is_flag=True,
+    help="Count re-roll votes in position bias, ratings and win rates too.",
+)
+def stats_command(
+    as_json: bool, plot: Path | None, rounds: int, seed: int, include_reroll: bool
+) -> None:
     """Report what the votes say.
 
     \b
@@ -173,19 +192,56 @@ def stats_command(as_json: bool, plot: Path | None, rounds: int, seed: int) -> N
       win rate, battles, wins-losses-ties, both-bad votes, and Bradley-Terry
       ratings as Chatbot Arena computes them: 400-point scale, mean 1000 (400
       points = 10-to-1 odds), 95% intervals from bootstrap resampling of votes.
-      A tie counts as half a win; both-bad votes are only counted.
+      A tie counts as half a win; both-bad votes are only counted;
+    - length-controlled ratings beside them (Chatbot Arena's style control: the
+      answers' length and markdown differences as covariates, whose coefficients
+      are shown), and the mean length ratio of chosen over rejected answers;
+    - the head-to-head win-rate matrix.
+
+    Re-roll votes are biased by selection (the user disliked the original, in
+    slot A): they count in the totals only, unless --include-reroll.
     """
     from app.stats import compute  # here, not at the top: NumPy (see export_command)
     from app.stats.report import plot as draw
     from app.stats.report import render
 
-    stats = compute(rounds=rounds, seed=seed)
+    stats = compute(rounds=rounds, seed=seed, include_reroll=include_reroll)
     click.echo(json.dumps(stats.to_json(), indent=2) if as_json else render(stats))
     if plot is not None:
         if not any(row.rating is not None for row in stats.leaderboard):
             raise click.ClickException("nothing to plot: no votes between two competitors yet")
         draw(stats, plot)
         click.echo(f"Wrote the leaderboard plot to {plot}", err=True)
+
+
+@preferences.command("raters")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def raters_command(as_json: bool) -> None:
+    """Report how each rater votes, and flag votes that look like noise.
+
+    \b
+    Per rater: votes, thumbs ratings, skips; median seconds from both answers
+    done to the vote (and per 100 words of answer); the share of votes cast
+    faster than READING_FLOOR_WORDS_PER_SECOND allows; position bias (share of
+    A among A/B votes, re-rolls left out) with a Wilson 95% interval; the share
+    of tie and both-bad votes; agreement with other raters on shared items.
+
+    \b
+    Flags, each only from RATER_FLAG_MIN_VOTES votes on:
+      position_bias  the interval of the A share excludes 50%
+      too_fast       RATER_FLAG_FAST_SHARE of votes beat the reading floor
+      always_tie     RATER_FLAG_TIE_SHARE of votes are tie or both-bad
+      low_agreement  agrees on shared items less than RATER_FLAG_MIN_AGREEMENT
+
+    `flask preferences export --exclude-flagged` leaves flagged raters out.
+    """
+    from flask import current_app
+
+    from app.stats.rater_quality import Thresholds, rater_report  # NumPy: see export_command
+    from app.stats.rater_report import render_raters
+
+    report = rater_report(Thresholds.from_config(current_app.config))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else render_raters(report))
 
 
 @preferences.command("purge")

@@ -38,12 +38,15 @@ RESPONSE_COLUMNS = (
 
 @dataclass(frozen=True)
 class VoteFilter:
-    """Which votes to take: a time window on the vote, an endpoint, a trigger."""
+    """Which votes to take: a time window on the vote, an endpoint, a trigger, raters."""
 
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     endpoint: str | None = None  # either slot answered by this endpoint
     trigger: str | None = None
+    rater_id: str | None = None  # only this rater's votes
+    # Votes of these raters are left out (`--exclude-flagged`: the raters with a flag).
+    exclude_raters: frozenset[str] = frozenset()
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -75,6 +78,10 @@ def _joined(stmt: Select, vote_filter: VoteFilter, ra, rb, conversation: bool = 
         )
     if vote_filter.trigger is not None:
         stmt = stmt.where(Turn.trigger == vote_filter.trigger)
+    if vote_filter.rater_id is not None:
+        stmt = stmt.where(Feedback.rater_id == vote_filter.rater_id)
+    if vote_filter.exclude_raters:
+        stmt = stmt.where(Feedback.rater_id.not_in(sorted(vote_filter.exclude_raters)))
     return stmt
 
 

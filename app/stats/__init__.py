@@ -1,4 +1,5 @@
-"""What the votes say: totals, vote rate, position bias and a Bradley-Terry leaderboard."""
+"""What the votes say: totals, vote rate, position bias, a Bradley-Terry leaderboard (plain and
+length-controlled), head-to-head win rates and how much length wins."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from typing import Any
 
 from app.models import CHOICES, TRIGGERS
 from app.stats import queries
-from app.stats.leaderboard import LeaderRow, leaderboard
+from app.stats.leaderboard import LeaderRow, leaderboard, ranks_settings
+from app.stats.verbosity import LengthControl, LengthRatio, verbosity
+from app.stats.win_rates import WinRates, win_rate_matrix
 
 _Z95 = 1.959963984540054
+# The trigger of a re-rolled pair, one of TRIGGERS (app/vocabulary.py).
+REROLL = "reroll"
+assert REROLL in TRIGGERS
 
 
 @dataclass(frozen=True)
@@ -48,19 +54,27 @@ class Stats:
     bootstrap_rounds: int
     leaderboard: list[LeaderRow] = field(default_factory=list)
     same_competitor_votes: int = 0  # both slots from one competitor: no information
+    # Re-roll votes are biased by selection (the user disliked the original answer, which
+    # sits in slot A): left out of position bias, ratings, win rates and the rest unless asked.
+    include_reroll: bool = False
+    reroll_votes_left_out: int = 0
+    win_rates: WinRates = field(default_factory=WinRates)
+    length_control: LengthControl = field(default_factory=LengthControl)
+    length_ratio: LengthRatio = field(default_factory=lambda: LengthRatio(0, None, None, None))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict, floats rounded for reading."""
-        return _rounded(asdict(self))
+        return rounded(asdict(self))
 
 
-def _rounded(value: Any) -> Any:
+def rounded(value: Any) -> Any:
+    """`value` with every float in it rounded to 4 places, for JSON."""
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: rounded(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
+        return [rounded(v) for v in value]
     return value
 
 
@@ -90,14 +104,20 @@ def position_bias(by_choice: Counter[str]) -> PositionBias:
     )
 
 
-def compute(rounds: int = 1000, seed: int = 0) -> Stats:
-    """Read the votes and compute every figure of the report."""
+def compute(rounds: int = 1000, seed: int = 0, include_reroll: bool = False) -> Stats:
+    """Read the votes and compute every figure of the report; re-roll votes count in the
+    totals, and in the rest only with `include_reroll`."""
     by_trigger, by_choice = queries.votes_by_trigger(), queries.votes_by_choice()
     paired = queries.paired_turns_by_trigger()
     triggers = [t for t in TRIGGERS if t != "single"]
     triggers += sorted((set(by_trigger) | set(paired)) - set(triggers))
     votes, paired_turns = sum(by_choice.values()), sum(paired.values())
-    rows, by, same = leaderboard(queries.matchups(), rounds, seed)
+    exclude = () if include_reroll else (REROLL,)
+    matchups = queries.matchups(exclude)
+    rows, by, same = leaderboard(matchups, rounds, seed)
+    by_setting = ranks_settings(matchups)
+    rated = [row.competitor for row in rows if row.rating is not None]
+    control, ratio = verbosity(queries.styled_votes(exclude), rows, by_setting)
     return Stats(
         votes=votes,
         paired_turns=paired_turns,
@@ -107,9 +127,14 @@ def compute(rounds: int = 1000, seed: int = 0) -> Stats:
             for t in triggers
         ],
         by_choice={c: by_choice[c] for c in CHOICES},
-        position_bias=position_bias(by_choice),
+        position_bias=position_bias(queries.votes_by_choice(exclude) if exclude else by_choice),
         leaderboard_by=by,
         bootstrap_rounds=rounds,
         leaderboard=rows,
         same_competitor_votes=same,
+        include_reroll=include_reroll,
+        reroll_votes_left_out=0 if include_reroll else by_trigger[REROLL],
+        win_rates=win_rate_matrix(matchups, by_setting, rated),
+        length_control=control,
+        length_ratio=ratio,
     )

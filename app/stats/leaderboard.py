@@ -25,6 +25,9 @@ class LeaderRow:
     params: dict[str, Any] | None
     rating: float | None = None
     ci95: tuple[float, float] | None = None
+    # The rating with answer length and markdown held equal (app/stats/length_control.py).
+    controlled_rating: float | None = None
+    controlled_ci95: tuple[float, float] | None = None
     win_rate: float | None = None  # a tie counts half
     battles: int = 0
     wins: int = 0
@@ -50,6 +53,18 @@ def settings_label(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(params.items()))
 
 
+def ranks_settings(matchups: Counter[tuple[Side, Side, str]]) -> bool:
+    """Whether competitors are sampling settings: every vote is on one endpoint."""
+    return len({side.endpoint for a, b, _ in matchups for side in (a, b)}) == 1
+
+
+def competitor_name(side: Side, by_setting: bool) -> str:
+    """The leaderboard's name of what answered: the endpoint, or endpoint and settings."""
+    if by_setting:
+        return f"{side.endpoint} ({settings_label(side.settings())})"
+    return side.endpoint
+
+
 def leaderboard(
     matchups: Counter[tuple[Side, Side, str]], rounds: int, seed: int
 ) -> tuple[list[LeaderRow], str, int]:
@@ -58,13 +73,11 @@ def leaderboard(
     Competitors are endpoints; with a single endpoint they are its sampling settings.
     A tie counts half a win for each side; both-bad votes are only counted, per row.
     """
-    by_setting = len({side.endpoint for a, b, _ in matchups for side in (a, b)}) == 1
+    by_setting = ranks_settings(matchups)
     rows: dict[str, LeaderRow] = {}
 
     def row(side: Side) -> LeaderRow:
-        name = side.endpoint
-        if by_setting:
-            name = f"{side.endpoint} ({settings_label(side.settings())})"
+        name = competitor_name(side, by_setting)
         if name not in rows:
             params = side.settings() if by_setting else None
             rows[name] = LeaderRow(name, side.endpoint, params)

@@ -34,6 +34,16 @@ def render(stats: Stats) -> str:
         lines.append(f"  {choice:<12}{n:>10,}{_percent(share):>9}")
     lines += ["", _position_bias(stats), ""]
     lines += _leaderboard(stats)
+    lines += _verbosity(stats)
+    lines += _win_rates(stats)
+    if stats.include_reroll:
+        lines += ["", "Re-roll votes are counted in position bias, ratings and win rates."]
+    else:
+        lines += [
+            "",
+            f"{stats.reroll_votes_left_out:,} re-roll votes are left out of position bias, "
+            "ratings and win rates (biased by selection); --include-reroll counts them.",
+        ]
     return "\n".join(lines)
 
 
@@ -63,15 +73,15 @@ def _leaderboard(stats: Stats) -> list[str]:
         f"  {'#':>2}  {stats.leaderboard_by:<{width}}  {'rating':>6}  {'95% CI':>11}  "
         f"{'win rate':>8}  {'battles':>8}  {'W-L-T':>11}  {'both-bad':>8}",
     ]
+    lines[-1] += f"  {'length-controlled':>17}"
     for rank, row in enumerate(stats.leaderboard, 1):
-        if row.rating is None or row.ci95 is None:
-            rating, ci = "—", "—"
-        else:
-            rating, ci = f"{row.rating:.0f}", f"{row.ci95[0]:.0f} – {row.ci95[1]:.0f}"
+        rating, ci = _rating(row.rating, row.ci95)
+        controlled = " ".join(_rating(row.controlled_rating, row.controlled_ci95))
         record = f"{row.wins}-{row.losses}-{row.ties}"
         lines.append(
             f"  {rank:>2}  {row.competitor:<{width}}  {rating:>6}  {ci:>11}  "
             f"{_percent(row.win_rate):>8}  {row.battles:>8,}  {record:>11}  {row.both_bad:>8,}"
+            f"  {controlled:>17}"
         )
     lines.append(
         "  A tie counts as half a win; both-bad votes are counted apart and left out of "
@@ -81,6 +91,55 @@ def _leaderboard(stats: Stats) -> list[str]:
         lines.append(
             f"  {stats.same_competitor_votes:,} votes between a competitor and itself are left out."
         )
+    return lines
+
+
+def _rating(rating: float | None, ci95: tuple[float, float] | None) -> tuple[str, str]:
+    if rating is None or ci95 is None:
+        return "—", "—"
+    return f"{rating:.0f}", f"{ci95[0]:.0f} – {ci95[1]:.0f}"
+
+
+def _verbosity(stats: Stats) -> list[str]:
+    lines = []
+    control = stats.length_control
+    if control.votes:
+        shown = [
+            f"{c.name} {c.coefficient:+.2f} ({c.ci95[0]:+.2f} to {c.ci95[1]:+.2f})"
+            for c in control.covariates
+            if c.coefficient is not None and c.ci95 is not None
+        ]
+        lines += [
+            "",
+            f"Length control, on {control.votes:,} votes: log-odds of winning per standard "
+            "deviation of the answers' normalised difference (95% CI; positive: more wins):",
+            "  " + ("; ".join(shown) or "no style feature differed between the answers"),
+        ]
+    ratio = stats.length_ratio
+    if ratio.votes and ratio.mean is not None and ratio.median is not None:
+        lines += [
+            "",
+            f"Length: the chosen answer has {ratio.mean:.2f}x the rejected one's words on average "
+            f"(median {ratio.median:.2f}x) over {ratio.votes:,} decisive votes; it is the longer "
+            f"one in {_percent(ratio.chosen_longer_share)} of them.",
+        ]
+    return lines
+
+
+def _win_rates(stats: Stats) -> list[str]:
+    matrix = stats.win_rates
+    if len(matrix.competitors) < 2:
+        return []
+    names = matrix.competitors
+    width = max(len(n) for n in names)
+    lines = ["", "Win rates, row against column (battles):"]
+    lines.append(f"  {'':<{width}}" + "".join(f"  {n[:14]:>14}" for n in names))
+    for i, name in enumerate(names):
+        cells = []
+        for j in range(len(names)):
+            rate = matrix.win_rate[i][j]
+            cells.append("—" if rate is None else f"{_percent(rate)} ({matrix.battles[i][j]:,})")
+        lines.append(f"  {name:<{width}}" + "".join(f"  {c:>14}" for c in cells))
     return lines
 
 
