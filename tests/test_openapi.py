@@ -50,6 +50,7 @@ FUZZ_CONFIG = {
 }
 # Routes that are not HTTP JSON operations: the page, its static files, the websocket.
 NOT_IN_DOCUMENT = {"/", "/static/<path:filename>", "/ws/turns/<tid>", "/signin/<token>"}
+NOT_IN_DOCUMENT |= {"/admin", "/admin/raters", "/admin/export"}  # pages, like "/"
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import auth, errors, health, openapi, pages, security, ws
+from app.web import admin, auth, errors, health, openapi, pages, security, ws
 from app.web.api import bp as api_bp
 
 
@@ -14,4 +14,5 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     for blueprint in (api_bp, ws.bp, pages.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    admin.init_app(app)
     errors.init_app(app)

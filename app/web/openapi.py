@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 
 from app.vocabulary import AUTH_MODES, CHOICES, MODES, ROLES, SLOTS, STATUSES, TRIGGERS
+from app.web.admin.openapi_paths import admin_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -503,6 +504,7 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        **admin_paths(),
     }
 
 
@@ -516,6 +518,7 @@ def build_document(config: Any) -> dict[str, Any]:
             {"name": "conversations"},
             {"name": "turns"},
             {"name": "raters"},
+            {"name": "admin"},
             {"name": "health"},
             {"name": "meta"},
         ],
