@@ -1,11 +1,10 @@
 /* The allowed values (slots, statuses, choices, ...) as the server defines them.
  *
  * app/vocabulary.py is their one definition; app/web/pages.py renders it into the page as
- * <script type="application/json" id="duet-vocabulary">, which is data, never run (so the
- * CSP's script-src 'self' does not apply to it). UI labels keyed by these values live with
- * the code that shows them.
+ * the JSON of <html data-vocabulary>: data in an attribute, so the page keeps no inline
+ * <script> of any kind. UI labels keyed by these values live with the code that shows them.
  */
-const vocabulary = JSON.parse(document.getElementById("duet-vocabulary").textContent);
+const vocabulary = JSON.parse(document.documentElement.dataset.vocabulary);
 
 /** A turn's slots, in order: the first answers a single turn, the second joins a pair. */
 export const SLOTS = Object.freeze([...vocabulary.slots]);
