@@ -42,11 +42,14 @@ oidc = pytest.mark.settings(**SETTINGS)
 @pytest.fixture(scope="module")
 def provider(run_dir: Path) -> Iterator[Provider]:
     """The provider, with Duet and a second client registered."""
-    logs = run_dir / "logs"
-    logs.mkdir(exist_ok=True)
-    PROVIDER.start([DUET, OTHER], logs)
+    PROVIDER.start([DUET, OTHER], logs_in(run_dir))
     yield PROVIDER
     PROVIDER.stop()
+
+
+def logs_in(run_dir: Path) -> Path:
+    (run_dir / "logs").mkdir(exist_ok=True)
+    return run_dir / "logs"
 
 
 def begin(client) -> str:
@@ -406,3 +409,19 @@ def test_a_provider_that_cannot_be_reached_gets_a_clear_page(client):
         assert "cannot be reached" in response.text
     assert time.monotonic() - started < 10
     assert me(client) is None
+
+
+SECOND = Provider()  # a provider of its own, stopped halfway through a sign-in
+
+
+@pytest.mark.settings(**{**SETTINGS, "OIDC_ISSUER": SECOND.issuer})
+def test_a_provider_gone_before_the_callback_gets_a_clear_page(app, client, run_dir):
+    SECOND.start([DUET], logs_in(run_dir))
+    try:
+        back = sign_in(begin(client), "ada", CALLBACK)
+    finally:
+        SECOND.stop()
+    response = callback(client, back)
+    refused(response, 503)
+    assert "cannot be reached" in response.text
+    assert me(client) is None and rater_count(app) == 0
