@@ -15,6 +15,16 @@ from app.vocabulary import BOTH_BAD, TIE
 
 __all__ = ["FORMATS", "ExportSummary", "VoteFilter", "count_votes", "export", "iter_votes"]
 
+# Characters JSON may carry raw but that str.splitlines() (and so some JSON Lines readers)
+# takes for line ends: U+2028, U+2029 and U+0085, in UTF-8. They can only stand inside a
+# string there, where their \u escapes read back the same. UTF-8 never has these bytes
+# inside another character, so replacing them is safe.
+_LINE_BREAKS = (
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+    (b"\xc2\x85", b"\\u0085"),
+)
+
 # Progress is reported every this many votes.
 _CHUNK = 1000
 # How the summary names a reason to skip: one, several.
@@ -67,7 +77,7 @@ def export(
         else:
             summary.votes += 1
             for record in fmt.records(vote):
-                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+                out.write(json_line(record))
                 summary.records += 1
         if seen == _CHUNK and progress is not None:
             progress(seen)
@@ -75,3 +85,12 @@ def export(
     if progress is not None and seen:
         progress(seen)
     return summary
+
+
+def json_line(record: object) -> bytes:
+    """`record` as one line of JSON, ending in "\\n" and with no other line break in it."""
+    line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    if b"\xe2\x80" in line or b"\xc2\x85" in line:  # most lines: no replace() scans
+        for raw, escaped in _LINE_BREAKS:
+            line = line.replace(raw, escaped)
+    return line

@@ -20,6 +20,9 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# Production is served over HTTPS only (config.py marks its cookies Secure): browsers are
+# to keep to HTTPS for a year, subdomains included.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
@@ -104,4 +107,9 @@ def _security_headers(response) -> ResponseReturnValue:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["DUET_ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if (request.path + "/").startswith("/api/"):
+        # Conversations are private, errors momentary: no cache along the way keeps either.
+        response.headers["Cache-Control"] = "no-store"
     return response

@@ -38,7 +38,8 @@ def _after(slot_names: list[str]) -> dict[str, int] | None:
     after = {}
     for slot in slot_names:
         raw = request.args.get(f"after_{slot}", "0")
-        if not raw.isdigit() or len(raw) > 9:
+        # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "٣".
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
             return None
         after[slot] = int(raw)
     return after

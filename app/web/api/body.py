@@ -6,13 +6,15 @@ import json
 from typing import Any, Literal, overload
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import ApiError
 
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; an empty body counts as `{}`."""
-    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=True)  # raises 413 past a Content-Length over the limit
+    _refuse_cut_body(raw)
     if not raw.strip():
         return {}
     if not request.is_json:
@@ -28,6 +30,21 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The request body must be a JSON object.")
     return data
+
+
+def _refuse_cut_body(raw: bytes) -> None:
+    """413 for a body without Content-Length (chunked) that ran past MAX_CONTENT_LENGTH.
+
+    Werkzeug 3 stops reading such a body at the limit and returns what it read, cut, without
+    an error (its LimitedStream.readall), which then reads as malformed JSON. The server
+    (gunicorn sets `wsgi.input_terminated`) ends the raw stream at the last chunk, so one
+    more byte there means the body went on past the limit.
+    """
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or len(raw) < limit:
+        return
+    if request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
 
 
 @overload
