@@ -199,6 +199,15 @@ class Config:
     RATELIMIT_API = _env("RATELIMIT_API", "120/minute;3000/hour")
     RATELIMIT_TURNS = _env("RATELIMIT_TURNS", "20/minute;300/hour")
     RATELIMIT_PER_IP = _env("RATELIMIT_PER_IP", "600/minute")
+    # Messages and re-rolls per address, whatever the cookie: a script cannot buy more by
+    # starting fresh sessions. Ten people's worth of RATELIMIT_TURNS, so that a team of
+    # raters behind one NAT is not held back; raise it for a bigger team.
+    RATELIMIT_TURNS_PER_IP = _env("RATELIMIT_TURNS_PER_IP", "200/minute;3000/hour")
+    # Generations running at once (a pair is two, queued ones count), per client and per
+    # address: slow answers cannot pile up on the model endpoint. Per address generously,
+    # for the same team behind one NAT. 0: no cap. Both apply while RATELIMIT_ENABLED.
+    GENERATIONS_PER_CLIENT = _int("GENERATIONS_PER_CLIENT", 6, low=0)
+    GENERATIONS_PER_ADDRESS = _int("GENERATIONS_PER_ADDRESS", 40, low=0)
     # Origins besides the server's own allowed to post and open sockets (comma-separated).
     ALLOWED_ORIGINS = [o.strip() for o in (_env("ALLOWED_ORIGINS", "") or "").split(",") if o]
     # How many proxies in front set X-Forwarded-For/-Proto/-Host (1 on Heroku).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -11,16 +12,30 @@ from app.chat import pairing
 from app.chat.prompt import build_context, read_history
 from app.errors import ApiError
 from app.extensions import commit_written, db
-from app.models import CANCELLED, DONE, STREAMING, Conversation, Feedback, Response, Turn
+from app.models import (
+    CANCELLED,
+    DONE,
+    STREAMING,
+    Conversation,
+    Feedback,
+    Response,
+    Turn,
+    new_id,
+)
 from app.streaming.enqueue import enqueue
 from app.streaming.lifecycle import finish_response
 
 _rng = random.SystemRandom()
 
+# Told of a turn's new responses (their ids set) before anything is stored; raises to refuse
+# them: the web's cap on generations running at once (app/web/fairness.py).
+Admit = Callable[[list[Response]], None]
+
 
 def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
     limit = current_app.config["MAX_TOKENS"]
     return Response(
+        id=new_id(),  # known before the insert, so a cap can count it first
         turn=turn,
         slot=slot,
         endpoint_name=plan.endpoint_name,
@@ -30,7 +45,9 @@ def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
     )
 
 
-def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
+def start_turn(
+    conversation: Conversation, content: str, mode: str, admit: Admit | None = None
+) -> Turn:
     """Add a user message to `conversation` and queue its one or two responses."""
     config = current_app.config
     history = read_history(conversation)
@@ -60,6 +77,8 @@ def start_turn(conversation: Conversation, content: str, mode: str) -> Turn:
     else:
         plans = pairing.plan_pair(endpoints, config["ALTERNATE_PARAMS"], _rng)
     responses = [_response(turn, slot, plan) for slot, plan in zip("ab", plans, strict=False)]
+    if admit is not None:
+        admit(responses)
     previous_title, first = conversation.title, turn.position == 0
     if first:
         conversation.title = _title(content)
@@ -83,7 +102,7 @@ def _title(content: str) -> str:
     return words if len(words) <= 60 else words[:59].rstrip() + "…"
 
 
-def reroll_turn(turn: Turn) -> Turn:
+def reroll_turn(turn: Turn, admit: Admit | None = None) -> Turn:
     """Turn a finished single turn into a pair: `a` keeps the original, `b` is new."""
     original = turn.response("a")
     if turn.paired:
@@ -99,6 +118,8 @@ def reroll_turn(turn: Turn) -> Turn:
         _rng,
     )
     challenger = _response(turn, "b", plan)
+    if admit is not None:
+        admit([challenger])
     previous_trigger, turn.trigger = turn.trigger, "reroll"
     db.session.add(challenger)
     _commit_or_conflict("already_paired", "This turn already has two responses.")

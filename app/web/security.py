@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
@@ -89,6 +89,9 @@ def _retry_after(response) -> ResponseReturnValue:
     rate-limit headers (RATELIMIT_HEADERS_ENABLED is off in config.py).
     """
     if response.status_code != 429 or "Retry-After" in response.headers:
+        return response
+    if "retry_after" in g:  # refused by a cap, not a limit (app/web/fairness.py)
+        response.headers["Retry-After"] = str(g.retry_after)
         return response
     breached = limiter.current_limit
     if breached is None:

@@ -14,10 +14,15 @@ limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(b
 
 
 def generation_limit(view):
-    """The per-client limit on calls that start generations."""
-    return limiter.limit(
+    """The per-client and per-address limits on calls that start generations (the address's
+    so that fresh cookies buy a script nothing)."""
+    per_address = limiter.limit(
+        lambda: current_app.config["RATELIMIT_TURNS_PER_IP"], key_func=ip_key, scope="generations"
+    )
+    per_client = limiter.limit(
         lambda: current_app.config["RATELIMIT_TURNS"], key_func=client_key, scope="generations"
-    )(view)
+    )
+    return per_address(per_client(view))
 
 
 from app.web.api import conversations, turns  # noqa: E402,F401  (routes register on bp)

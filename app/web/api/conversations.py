@@ -13,6 +13,7 @@ from app.vocabulary import MODES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import conversation_detail, conversation_summary, turn_started_json
+from app.web.fairness import Admission
 from app.web.identity import rater_id
 
 
@@ -56,5 +57,6 @@ def create_turn(cid: str):
     data = json_body()
     content = text_field(data, "content", current_app.config["MAX_MESSAGE_CHARS"], required=True)
     mode = choice_field(data, "mode", MODES, "auto")
-    turn = start_turn(conversation, content, mode)
+    with Admission() as admission:
+        turn = start_turn(conversation, content, mode, admit=admission)
     return jsonify(turn_started_json(turn)), 202

@@ -10,6 +10,7 @@ from app.vocabulary import CHOICES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import feedback_json, model_identity, turn_started_json
+from app.web.fairness import Admission
 from app.web.identity import rater_id
 
 
@@ -19,7 +20,9 @@ def reroll(tid: str):
     """Generate a second answer to a finished single turn, to compare with the first."""
     turn = own_turn(tid, rater_id())
     json_body()
-    return jsonify(turn_started_json(reroll_turn(turn))), 202
+    with Admission() as admission:
+        turn = reroll_turn(turn, admit=admission)
+    return jsonify(turn_started_json(turn)), 202
 
 
 @bp.post("/turns/<tid>/feedback")
