@@ -74,6 +74,24 @@ def _json_object(name: str, default: dict) -> dict:
     return value
 
 
+def _tags(name: str, default: list[str]) -> list[str]:
+    """A JSON list of distinct, non-empty strings of at most 40 characters."""
+    raw = _env(name)
+    if raw is None:
+        return list(default)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and t.strip() and len(t) <= 40 for t in value
+    ):
+        raise ConfigError(f"{name} must be a JSON list of strings of 1 to 40 characters")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{name} lists a tag twice")
+    return value
+
+
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file in the instance folder, ready for SQLAlchemy."""
     return normalise_database_url(
@@ -156,6 +174,14 @@ class Config:
     MAX_MESSAGE_CHARS = _int("MAX_MESSAGE_CHARS", 16_000)
     MAX_SYSTEM_PROMPT_CHARS = _int("MAX_SYSTEM_PROMPT_CHARS", 8_000)
     MAX_REASON_CHARS = _int("MAX_REASON_CHARS", 2_000)
+    # The tags a vote or a thumbs rating may carry, offered by the page as buttons.
+    REASON_TAGS = _tags(
+        "REASON_TAGS", ["accurate", "helpful", "clear", "concise", "safe", "well formatted"]
+    )
+    # A vote's reason and tags stay editable this long after it was cast (choose, then say why).
+    FEEDBACK_EDIT_SECONDS = _int("FEEDBACK_EDIT_SECONDS", 900, low=0)
+    # Longest corrected answer (POST /api/responses/<rid>/edit).
+    MAX_EDIT_CHARS = _int("MAX_EDIT_CHARS", 32_000)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 256 * 1024)
     MAX_TURNS_PER_CONVERSATION = _int("MAX_TURNS_PER_CONVERSATION", 200)
     # Context sent to the model, in characters: the oldest exchanges are dropped beyond it.

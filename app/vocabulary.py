@@ -20,6 +20,9 @@ TERMINAL_STATUSES = (DONE, ERROR, CANCELLED)
 # A vote on a pair.
 TIE, BOTH_BAD = "tie", "both_bad"
 CHOICES = ("a", "b", TIE, BOTH_BAD)
+# Thumbs on one response (POST /api/responses/<rid>/rating).
+UP, DOWN = "up", "down"
+RATINGS = (UP, DOWN)
 # A rater's role, and how they came to be: AUTH_MODE names one of the kinds (config.py
 # spells them again, as it cannot import the app).
 RATER, ADMIN = "rater", "admin"
@@ -37,4 +40,5 @@ def as_json() -> dict[str, list[str]]:
         "statuses": list(STATUSES),
         "terminal_statuses": list(TERMINAL_STATUSES),
         "choices": list(CHOICES),
+        "ratings": list(RATINGS),
     }

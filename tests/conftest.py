@@ -41,7 +41,17 @@ else:
     STACK_REDIS_URL = "redis://127.0.0.1:6379/15"
 _base, _db = STACK_REDIS_URL.rsplit("/", 1)
 APP_REDIS_URL = f"{_base}/{int(_db) - 1}"  # the next database down, for in-process apps
-TABLES = ("feedback", "responses", "turns", "conversations", "invites", "raters")
+TABLES = (
+    "ratings",
+    "edits",
+    "skips",
+    "feedback",
+    "responses",
+    "turns",
+    "conversations",
+    "invites",
+    "raters",
+)
 
 
 @pytest.fixture(scope="session")

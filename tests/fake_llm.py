@@ -32,6 +32,8 @@ Directives, anywhere in the last user message:
     #fail=hangup        close the connection without an answer
     #fail=stale         the same, on a connection that served a request before (a server that
                         closes an idle keep-alive connection just as it is reused)
+    #failfirst=KIND     as #fail=KIND for the first request of an endpoint with this message,
+                        then answers normally (a retry that works)
 
 Run standalone: `python tests/fake_llm.py --port 8001`.
 """
@@ -124,6 +126,7 @@ class FakeLLM:
         self.headers: list[dict[str, str]] = []  # the request headers, parallel to .requests
         self.started = self.completed = self.aborted = 0  # streams begun, finished, cut by client
         self.connections = 0  # TCP connections accepted
+        self.failed_once: set[tuple[str, str]] = set()  # (path, message) that #failfirst failed
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -197,6 +200,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.endswith(suffix):
             return self._json(404, {"error": {"message": f"no route {self.path}"}})
         fail = directives(messages).get("fail", "")
+        first = directives(messages).get("failfirst")
+        if first and not fail:
+            key = (self.path, _last_user_message(messages))
+            with self.fake._lock:
+                if key not in self.fake.failed_once:
+                    self.fake.failed_once.add(key)
+                    fail = first
         if fail == "hangup" or (fail == "stale" and self._served):
             self.close_connection = True  # read, never answered
             return

@@ -100,6 +100,7 @@ def test_feedback_once_then_409_and_the_first_vote_stays(app, client):
     assert get_turn(client, cid, tid)["feedback"] | {"created_at": None} == {
         "choice": "tie",
         "reason": "same",
+        "tags": [],
         "created_at": None,
     }
     assert feedback_count(app) == 1

@@ -9,6 +9,7 @@ import time
 import pytest
 import redis
 
+from app.streaming import failures
 from tests.client import DuetClient
 from tests.conftest import STACK_REDIS_URL, stack_env
 from tests.fake_llm import expected_text
@@ -100,7 +101,7 @@ def test_with_no_worker_left_the_slots_fail_within_the_bound(fault_stack):
     for slot in "ab":
         (terminal,) = stream.terminals(slot)
         assert terminal["type"] == "error"
-        assert "worker" in terminal["message"]
+        assert terminal["message"] == failures.LOST
     assert stream.events[-1] == {"type": "end"}
     # lease 2 s + watch 3 s + restart wait 4 s + watch 3 s, with room for a slow machine
     assert waited < 45, waited

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CANCELLED, DONE, Conversation, Feedback, Response, Turn
+from app.models import CANCELLED, DONE, Conversation, Edit, Feedback, Response, Turn
 
 # For the context, a paired turn continues with the chosen response; `a` stands for a
 # tie, both-bad, or no vote yet.
@@ -26,7 +26,8 @@ def read_history(conversation: Conversation) -> History:
     """The conversation's earlier exchanges, read as plain columns.
 
     Two queries whatever the length, and no ORM objects: at 200 turns this is several
-    times cheaper than loading the turns with their responses and votes.
+    times cheaper than loading the turns with their responses and votes. A response a
+    rater corrected continues with its latest edit, not with what the model wrote.
     """
     turns = db.session.execute(
         select(Turn.id, Turn.content, Feedback.choice)
@@ -34,10 +35,18 @@ def read_history(conversation: Conversation) -> History:
         .where(Turn.conversation_id == conversation.id)
         .order_by(Turn.position)
     ).all()
+    latest_edit = (
+        select(Edit.content)
+        .where(Edit.response_id == Response.id)
+        .order_by(Edit.created_at.desc(), Edit.id.desc())
+        .limit(1)
+        .correlate(Response)
+        .scalar_subquery()
+    )
     answers = {
-        (turn_id, slot): (status, content)
-        for turn_id, slot, status, content in db.session.execute(
-            select(Response.turn_id, Response.slot, Response.status, Response.content)
+        (turn_id, slot): (status, edited or content)
+        for turn_id, slot, status, content, edited in db.session.execute(
+            select(Response.turn_id, Response.slot, Response.status, Response.content, latest_edit)
             .join(Turn, Turn.id == Response.turn_id)
             .where(Turn.conversation_id == conversation.id)
         )

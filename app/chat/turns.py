@@ -143,7 +143,9 @@ def cancel_turn(turn: Turn) -> list[str]:
     ]
 
 
-def record_feedback(turn: Turn, rater_id: str, choice: str, reason: str | None) -> Feedback:
+def record_feedback(
+    turn: Turn, rater_id: str, choice: str, reason: str | None, tags: list[str] | None = None
+) -> Feedback:
     """Store a vote on a paired turn whose two responses have finished."""
     if not turn.paired:
         raise ApiError(409, "not_paired", "Only a turn with two responses can be rated.")
@@ -158,7 +160,7 @@ def record_feedback(turn: Turn, rater_id: str, choice: str, reason: str | None) 
             )
     if turn.feedback is not None:
         raise ApiError(409, "already_rated", "This turn has been rated already.")
-    feedback = Feedback(turn=turn, choice=choice, reason=reason, rater_id=rater_id)
+    feedback = Feedback(turn=turn, choice=choice, reason=reason, tags=tags or [], rater_id=rater_id)
     db.session.add(feedback)
     _commit_or_conflict("already_rated", "This turn has been rated already.")
     return feedback

@@ -1,8 +1,10 @@
-"""Duet's tables: raters and invites; conversations, turns, responses and feedback."""
+"""Duet's tables: raters and invites; conversations, turns, responses and feedback; ratings,
+edits and skips."""
 
 from app.models.base import new_id, utcnow
 from app.models.chat import Conversation, Feedback, Response, Turn
 from app.models.raters import Invite, Rater
+from app.models.signal import Edit, Rating, Skip
 from app.vocabulary import (  # the values the columns take, importable from here as before
     CANCELLED,
     CHOICES,
@@ -22,10 +24,13 @@ __all__ = [
     "TERMINAL_STATUSES",
     "TRIGGERS",
     "Conversation",
+    "Edit",
     "Feedback",
     "Invite",
     "Rater",
+    "Rating",
     "Response",
+    "Skip",
     "Turn",
     "new_id",
     "utcnow",

@@ -106,6 +106,8 @@ class Feedback(Model):
     )
     choice: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Each from REASON_TAGS; the reason and tags stay editable for FEEDBACK_EDIT_SECONDS.
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     rater_id: Mapped[str] = mapped_column(ForeignKey("raters.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(
         db.DateTime(timezone=True), default=utcnow, index=True

@@ -11,6 +11,7 @@ from app.extensions import commit_written, db, redis_client
 from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
 from app.streaming import protocol
 from app.streaming.enqueue import enqueue
+from app.streaming.failures import public_message
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,13 @@ def finish_response(
 
 
 def terminal_event(response: Response, seq: int) -> dict:
-    """The terminal event matching a finished response's status."""
+    """The terminal event matching a finished response's status; an error's message is in
+    plain words that never name the endpoint (the detail stays in the database and log)."""
     if response.status == DONE:
         return protocol.done_event(response.slot, seq, response.finish_reason)
     if response.status == CANCELLED:
         return protocol.cancelled_event(response.slot)
-    return protocol.error_event(response.slot, response.error or "the generation failed")
+    return protocol.error_event(response.slot, public_message(response.error))
 
 
 def replay_from_database(response: Response) -> list[dict]:

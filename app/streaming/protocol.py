@@ -95,6 +95,27 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return n
 """
 
+# KEYS: final, lease, attempt, buffer, last seq, restart pending, restarts.
+# ARGV: channel, ttl s, slot, max attempts, a fresh id for the reset event.
+# The lease fences a superseded attempt by its number, so a reopened slot's next attempt
+# must not take a number a live attempt holds: the count goes on while numbers are left;
+# once they are used up it starts again, but only when no attempt holds the lease.
+_REOPEN = """
+local leased = redis.call('EXISTS', KEYS[2]) == 1
+if leased and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
+  if leased then return -1 end
+  redis.call('DEL', KEYS[3])
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7])
+local event = cjson.encode({type='reset', slot=ARGV[3], id=ARGV[5]})
+redis.call('DEL', KEYS[4])
+redis.call('RPUSH', KEYS[4], event)
+redis.call('EXPIRE', KEYS[4], ARGV[2])
+redis.call('PUBLISH', ARGV[1], event)
+return 1
+"""
+
 
 _scripts: dict[str, Script] = {}
 
@@ -280,6 +301,26 @@ def request_restart(redis: Redis, turn_id: str, slot: str, *, wait_ms: int, ttl:
     far, or -1 while an earlier request is still waiting for a worker."""
     keys = [_key(turn_id, "restart-pending", slot), _key(turn_id, "restarts", slot)]
     return int(_call(redis, _REQUEST_RESTART, keys, [wait_ms, ttl]))
+
+
+def reopen_slot(redis: Redis, turn_id: str, slot: str, *, ttl: int, max_attempts: int) -> int:
+    """Make an ended slot (`error`, `cancelled`) ready for a new attempt (a retry): its end,
+    lease and restart count are cleared, and its buffer becomes one `reset`, also published,
+    so a client drops the old text. 1 when reopened; 0 when an attempt is running it; -1
+    while a stopped attempt still holds the lease and no fresh attempt number is left (it
+    lets go within SLOT_LEASE_SECONDS). Tokens and the end of every earlier attempt are
+    refused from then on: they no longer hold the lease."""
+    keys = [
+        _key(turn_id, "final", slot),
+        _key(turn_id, "lease", slot),
+        _key(turn_id, "attempt", slot),
+        buffer_key(turn_id, slot),
+        _key(turn_id, "seq", slot),
+        _key(turn_id, "restart-pending", slot),
+        _key(turn_id, "restarts", slot),
+    ]
+    args = [channel(turn_id), ttl, slot, max_attempts, uuid.uuid4().hex]
+    return int(_call(redis, _REOPEN, keys, args))
 
 
 def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:

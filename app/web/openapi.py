@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify
 
 from app.vocabulary import AUTH_MODES, CHOICES, MODES, ROLES, SLOTS, STATUSES, TRIGGERS
 from app.web.admin.openapi_paths import admin_paths
+from app.web.signal_openapi import feedback_patch, signal_paths, signal_schemas, tags_schema
 
 bp = Blueprint("openapi", __name__)
 
@@ -154,14 +155,21 @@ def _schemas(config: Any) -> dict[str, Any]:
         },
         "Response": _obj(
             {
+                "id": {"type": "string", "description": "for /api/responses/{rid}/..."},
                 "slot": slot,
                 "content": {"type": "string", "description": "the text generated so far"},
                 "status": {"type": "string", "enum": list(STATUSES)},
                 "finish_reason": {**nullable_text, "description": "e.g. stop, length"},
-                "error": {**nullable_text, "description": "the failure of an `error` response"},
+                "error": {
+                    **nullable_text,
+                    "description": "why an `error` response failed, in plain words that never "
+                    "name the endpoint or model",
+                },
+                "rating": {"allOf": [_ref("Rating")], "nullable": True},
+                "edit": {"allOf": [_ref("Edit")], "nullable": True},
                 **identity,
             },
-            ["slot", "content", "status", "finish_reason", "error"],
+            ["id", "slot", "content", "status", "finish_reason", "error", "rating", "edit"],
         )
         | {
             "description": "`endpoint`, `model` and `params` are present only once the turn "
@@ -171,9 +179,10 @@ def _schemas(config: Any) -> dict[str, Any]:
             {
                 "choice": {"type": "string", "enum": list(CHOICES)},
                 "reason": nullable_text,
+                "tags": {"type": "array", "items": {"type": "string"}},
                 "created_at": timestamp,
             },
-            ["choice", "reason", "created_at"],
+            ["choice", "reason", "tags", "created_at"],
         ),
         "Turn": _obj(
             {
@@ -189,6 +198,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                     "maxItems": 2,
                 },
                 "feedback": {"allOf": [_ref("Feedback")], "nullable": True},
+                "skip": {"allOf": [_ref("Skip")], "nullable": True},
             },
             ["id", "content", "paired", "trigger", "created_at", "responses", "feedback"],
         ),
@@ -205,6 +215,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             {
                 "choice": {"type": "string", "enum": list(CHOICES)},
                 "reason": nullable_text,
+                "tags": {"type": "array", "items": {"type": "string"}},
                 "created_at": timestamp,
                 "turn_id": {"type": "string"},
                 "responses": {
@@ -213,7 +224,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                     "description": "which endpoint, model and settings wrote each slot",
                 },
             },
-            ["choice", "reason", "created_at", "turn_id", "responses"],
+            ["choice", "reason", "tags", "created_at", "turn_id", "responses"],
         ),
         "Cancelled": _obj(
             {
@@ -265,6 +276,7 @@ def _schemas(config: Any) -> dict[str, Any]:
                     "pattern": NO_NUL,
                     "description": "blank counts as none; " + TEXT_RULES,
                 },
+                "tags": tags_schema(config),
             },
             ["choice"],
         ),
@@ -291,6 +303,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             },
             ["auth_mode", "rater"],
         ),
+        **signal_schemas(config),
     }
 
 
@@ -301,13 +314,15 @@ _ERRORS = {
     "403": "`forbidden_origin`: sent on another site's behalf (`Origin` or `Referer`)",
     "404": "`not_found`: unknown, or another rater's, conversation or turn",
     "409": "wrong state: `not_paired`, `not_finished`, `already_rated`, `already_paired`, "
-    "`conflict`",
+    "`conflict`, `already_skipped`, `not_rated`, `edit_window_closed`, `nothing_to_retry`, "
+    "`still_stopping`",
     "413": "`too_large` (body over MAX_CONTENT_LENGTH), `content_too_long`, "
     "`system_prompt_too_long`, `reason_too_long`",
     "415": "`not_json`: a non-empty body without `Content-Type: application/json`",
     "422": "a missing or invalid value (wrong type, blank message, unknown mode or choice, "
     "text with NUL or an unpaired surrogate): `invalid_content`, `invalid_mode`, "
-    "`invalid_choice`, `invalid_system_prompt`, `invalid_reason`",
+    "`invalid_choice`, `invalid_system_prompt`, `invalid_reason`, `invalid_rating`, "
+    "`invalid_tags`",
     "429": "`rate_limited`: too many requests; wait and retry",
     "503": "`unavailable`: the database or Redis is unreachable",
 }
@@ -490,6 +505,7 @@ def _paths() -> dict[str, Any]:
                     **_errors(*_POST_ERRORS, "404", "409", "422"),
                 },
             },
+            "patch": feedback_patch(),
         },
         "/api/turns/{tid}/cancel": {
             "parameters": [_path_param("tid", "turn")],
@@ -504,6 +520,7 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        **signal_paths(),
         **admin_paths(),
     }
 
@@ -517,6 +534,7 @@ def build_document(config: Any) -> dict[str, Any]:
         "tags": [
             {"name": "conversations"},
             {"name": "turns"},
+            {"name": "responses"},
             {"name": "raters"},
             {"name": "admin"},
             {"name": "health"},

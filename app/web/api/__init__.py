@@ -25,4 +25,4 @@ def generation_limit(view):
     return per_address(per_client(view))
 
 
-from app.web.api import conversations, turns  # noqa: E402,F401  (routes register on bp)
+from app.web.api import conversations, responses, turn_signal, turns  # noqa: E402,F401  (routes register on bp)

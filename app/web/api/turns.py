@@ -10,6 +10,7 @@ from app.vocabulary import CHOICES
 from app.web.api import bp, generation_limit
 from app.web.api.body import choice_field, json_body, text_field
 from app.web.api.serializers import feedback_json, model_identity, turn_started_json
+from app.web.api.tags import tags_field
 from app.web.fairness import Admission
 from app.web.identity import rater_id
 
@@ -33,7 +34,7 @@ def feedback(tid: str):
     data = json_body()
     choice = choice_field(data, "choice", CHOICES, None)
     reason = text_field(data, "reason", current_app.config["MAX_REASON_CHARS"])
-    vote = record_feedback(turn, owner, choice, reason)
+    vote = record_feedback(turn, owner, choice, reason, tags_field(data))
     responses = [{"slot": r.slot, **model_identity(r)} for r in turn.responses]
     return jsonify(**feedback_json(vote), turn_id=turn.id, responses=responses), 201
 
