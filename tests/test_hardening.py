@@ -43,9 +43,10 @@ def test_an_ascii_resume_position_still_resumes(stack):
     cid = browser.new_conversation()
     turn = browser.send(cid, "hello #tokens=3")
     whole = browser.stream(turn["id"])
-    tail = browser.stream(turn["id"], "?after_a=2")
-    assert [e["seq"] for e in tail.of_type("token")] == [3]
-    assert tail.text("a") == whole.text("a")[-len(tail.text("a")) :]
+    tail = browser.stream(turn["id"], "?after_a=1")
+    # A worker's batch may carry several tokens under one seq: compare with what was sent.
+    assert tail.seqs("a") == [seq for seq in whole.seqs("a") if seq > 1]
+    assert [e["type"] for e in tail.terminals("a")] == ["done"]
     assert tail.close_code == 1000
 
 
