@@ -74,6 +74,21 @@ def _json_object(name: str, default: dict) -> dict:
     return value
 
 
+def _url(name: str, default: str | None = None) -> str | None:
+    """An http(s) URL setting, without a trailing slash."""
+    raw = _env(name, default)
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must start with http:// or https://, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _words(name: str) -> list[str]:
+    """A comma-separated list setting, each item stripped and lower-cased."""
+    return [w.strip().lower() for w in (_env(name, "") or "").split(",") if w.strip()]
+
+
 def _tags(name: str, default: list[str]) -> list[str]:
     """A JSON list of distinct, non-empty strings of at most 40 characters."""
     raw = _env(name)
@@ -90,6 +105,12 @@ def _tags(name: str, default: list[str]) -> list[str]:
     if len(set(value)) != len(value):
         raise ConfigError(f"{name} lists a tag twice")
     return value
+
+
+def _data_notice(default: str) -> str:
+    """DATA_NOTICE: the text, or "" when set to `off`."""
+    value = _env("DATA_NOTICE", default) or ""
+    return "" if value.lower() == "off" else value
 
 
 def database_url() -> str:
@@ -169,6 +190,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_deserializer": orjson.loads}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     PREFERENCE_SAMPLE_RATE = _float("PREFERENCE_SAMPLE_RATE", 0.1, 0.0, 1.0)
+    # What the page tells every new browser once about the use of what it sends; "off" shows
+    # nothing (for a deployment whose raters agreed to it elsewhere).
+    DATA_NOTICE = _data_notice(
+        "Votes, ratings, edits and conversations are stored and used as training data for "
+        "language models. Don't share anything private."
+    )
 
     # Limits on what a user can send.
     MAX_MESSAGE_CHARS = _int("MAX_MESSAGE_CHARS", 16_000)
@@ -239,6 +266,20 @@ class Config:
     # How many proxies in front set X-Forwarded-For/-Proto/-Host (1 on Heroku).
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0, low=0)
 
+    # Who may use Duet: `anonymous` (anyone, a rater per browser), `invite` (named raters
+    # signed in by one-time links) or `oidc` (named raters signed in through OpenID Connect).
+    # The same values as app/vocabulary.py's AUTH_MODES, which this module cannot import.
+    AUTH_MODE = (_env("AUTH_MODE", "anonymous") or "").lower()
+    # The base of the links `flask raters invite` prints.
+    PUBLIC_URL = _url("PUBLIC_URL", f"http://127.0.0.1:{_int('PORT', 5000)}")
+    # The OpenID Connect provider (discovery at $OIDC_ISSUER/.well-known/openid-configuration);
+    # required when AUTH_MODE=oidc.
+    OIDC_ISSUER = _url("OIDC_ISSUER")
+    OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET")
+    # E-mails (as the provider reports them, compared without case) that get the admin role.
+    OIDC_ADMIN_EMAILS = _words("OIDC_ADMIN_EMAILS")
+
     # A socket is pinged every 25 s (and closed when a pong does not come back by the next
     # ping). The protocol has no client messages: one over 4 KB closes the socket with 1009,
     # and app/web/socket_server.py keeps none and closes a client that sends many.
@@ -301,5 +342,25 @@ class Config:
         if settings.get("DUET_ENV") == "production":
             settings["SESSION_COOKIE_SECURE"] = True  # production is served over HTTPS
         Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+        check_auth(settings)
         if "MODEL_ENDPOINTS" not in settings:
             settings["MODEL_ENDPOINTS"] = model_endpoints()
+
+
+AUTH_MODES = ("anonymous", "invite", "oidc")
+OIDC_SETTINGS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+
+
+def check_auth(settings: dict) -> None:
+    """AUTH_MODE is known, and `oidc` comes with its provider's settings."""
+    mode = settings.get("AUTH_MODE")
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}; got {mode!r}")
+    if mode == "oidc":
+        missing = [name for name in OIDC_SETTINGS if not settings.get(name)]
+        if missing:
+            raise ConfigError(
+                f"AUTH_MODE=oidc needs {', '.join(missing)}: the provider's issuer URL (its "
+                "discovery document is at $OIDC_ISSUER/.well-known/openid-configuration) "
+                "and the client id and secret it issued for Duet."
+            )

@@ -58,6 +58,9 @@ def service_env(cfg: Config, database_url: str, up_port: int, run_dir: Path) -> 
             "RATELIMIT_PER_IP": "1000000/minute",
             "RATELIMIT_API": "1000000/minute",
             "RATELIMIT_TURNS": "1000000/minute",
+            "RATELIMIT_TURNS_PER_IP": "1000000/minute",
+            "GENERATIONS_PER_CLIENT": "1000000",
+            "GENERATIONS_PER_ADDRESS": "1000000",
             **cfg.extra_env,
         }
     )
