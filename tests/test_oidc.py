@@ -17,10 +17,18 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
+from markupsafe import escape
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Rater
+from app.raters.oidc import (
+    CODE_REFUSED,
+    NO_ID_TOKEN,
+    OTHER_ISSUER,
+    STATE_UNKNOWN,
+    TOKEN_REFUSED,
+)
 from tests.oidc import Provider, sign_in
 
 CALLBACK = "http://localhost/auth/callback"  # the test client's host
@@ -71,9 +79,12 @@ def me(client) -> dict | None:
     return response.json["rater"]
 
 
-def refused(response, status: int = 400) -> None:
-    """A refused sign-in: an HTML page with `status`, no traceback, no session."""
+def refused(response, status: int = 400, says: str | None = None) -> None:
+    """A refused sign-in: an HTML page with `status` (saying `says`), no traceback, and no
+    session."""
     assert response.status_code == status, response.text
+    if says is not None:
+        assert str(escape(says)) in response.text, response.text
     assert response.mimetype == "text/html"
     assert "You are not signed in" in response.text
     assert "Traceback" not in response.text
@@ -164,8 +175,12 @@ def test_a_callback_without_or_with_a_wrong_state_signs_nobody_in(app, client, p
     back = sign_in(begin(client), "ada", CALLBACK)
     query = parse_qs(urlsplit(back).query)
     code = query["code"][0]
-    refused(client.get(f"/auth/callback?code={code}"))
-    refused(client.get(f"/auth/callback?code={code}&state=forged-state"))
+    iss = query["iss"][0]
+    refused(
+        client.get("/auth/callback", query_string={"code": code, "iss": iss}), says=STATE_UNKNOWN
+    )
+    forged = {"code": code, "state": "forged-state", "iss": iss}
+    refused(client.get("/auth/callback", query_string=forged), says=STATE_UNKNOWN)
     assert me(client) is None and rater_count(app) == 0
 
 
@@ -174,10 +189,10 @@ def test_a_callback_in_another_browser_signs_nobody_in(app, provider):
     """Login CSRF: an attacker's own callback URL, opened in the victim's browser."""
     attacker, victim = app.test_client(), app.test_client()
     back = sign_in(begin(attacker), "ada", CALLBACK)
-    refused(callback(victim, back))
+    refused(callback(victim, back), says=STATE_UNKNOWN)
     assert me(victim) is None
     begin(victim)  # even with a sign-in of its own in progress
-    refused(callback(victim, back))
+    refused(callback(victim, back), says=STATE_UNKNOWN)
     assert me(victim) is None and rater_count(app) == 0
 
 
@@ -191,9 +206,9 @@ def test_a_replayed_callback_signs_nobody_in(app, provider):
     assert callback(browser, back).status_code == 303
     replay = app.test_client()
     replay.set_cookie("session", cookie, domain="localhost")
-    refused(callback(replay, back))
+    refused(callback(replay, back), says=STATE_UNKNOWN)
     assert me(replay) is None
-    refused(callback(browser, back))  # and in the browser that used it
+    refused(callback(browser, back), says=STATE_UNKNOWN)  # and in the browser that used it
 
 
 @oidc
@@ -203,7 +218,8 @@ def test_a_stolen_code_with_a_fresh_state_signs_nobody_in(app, provider):
     victim, attacker = app.test_client(), app.test_client()
     stolen = parse_qs(urlsplit(sign_in(begin(victim), "ada", CALLBACK)).query)["code"][0]
     state = parse_qs(urlsplit(begin(attacker)).query)["state"][0]
-    refused(attacker.get(f"/auth/callback?code={stolen}&state={state}"))
+    query = {"code": stolen, "state": state, "iss": provider.issuer}
+    refused(attacker.get("/auth/callback", query_string=query), says=CODE_REFUSED)
     assert me(attacker) is None and rater_count(app) == 0
 
 
@@ -216,7 +232,7 @@ def test_a_code_issued_to_another_client_signs_nobody_in(app, client, provider):
     )
     back = sign_in(other_url, "ada", OTHER_CALLBACK)
     query = urlsplit(back).query  # a valid code and Duet's own state, for the other client
-    refused(client.get(f"/auth/callback?{query}"))
+    refused(client.get(f"/auth/callback?{query}"), says=CODE_REFUSED)
     assert me(client) is None and rater_count(app) == 0
 
 
@@ -252,7 +268,8 @@ def test_an_id_token_for_another_audience_signs_nobody_in(app, client, provider,
     assert "id_token" in token, token
     duet_client = app.extensions["duet.oidc"]
     monkeypatch.setattr(duet_client, "fetch_access_token", lambda **_: dict(token))
-    refused(client.get(f"/auth/callback?code=anything&state={duet_query['state']}"))
+    query = {"code": "anything", "state": duet_query["state"], "iss": provider.issuer}
+    refused(client.get("/auth/callback", query_string=query), says=TOKEN_REFUSED)
     assert me(client) is None and rater_count(app) == 0
 
 
@@ -268,7 +285,7 @@ def test_an_id_token_with_another_sign_ins_nonce_signs_nobody_in(app, client, pr
     authorize = begin(client)
     nonce = parse_qs(urlsplit(authorize).query)["nonce"][0]
     changed = authorize.replace(f"nonce={nonce}", "nonce=captured-elsewhere")
-    refused(callback(client, sign_in(changed, "ada", CALLBACK)))
+    refused(callback(client, sign_in(changed, "ada", CALLBACK)), says=TOKEN_REFUSED)
     assert me(client) is None and rater_count(app) == 0
 
 
@@ -290,7 +307,7 @@ def test_each_state_completes_one_callback_and_stays_on_the_server(app, client, 
     duet_client.fetch_access_token = lambda **kw: asked.append(kw) or original(**kw)
     replay = app.test_client()
     replay.set_cookie("session", cookie, domain="localhost")
-    refused(callback(replay, back))
+    refused(callback(replay, back), says=STATE_UNKNOWN)
     assert asked == [] and me(replay) is None
 
 
@@ -345,12 +362,13 @@ def test_the_id_tokens_signature_issuer_audience_expiry_and_nonce_are_checked(
     if key is not None:
         answer["id_token"] = _id_token(claims, key)
     monkeypatch.setattr(duet_client, "fetch_access_token", lambda **_: dict(answer))
-    response = client.get(f"/auth/callback?code=c&state={state}")
+    query = {"code": "c", "state": state, "iss": provider.issuer}
+    response = client.get("/auth/callback", query_string=query)
     if flaw == "none":
         assert response.status_code == 303, response.text
         assert me(client)["name"] == "Ada"
     else:
-        refused(response)
+        refused(response, says=NO_ID_TOKEN if flaw == "no id token" else TOKEN_REFUSED)
         assert me(client) is None and rater_count(app) == 0
 
 
@@ -372,7 +390,12 @@ def test_authlib_alone_takes_an_id_token_for_another_audience(app, provider, mon
 def test_an_answer_naming_another_issuer_signs_nobody_in(app, client, provider):
     back = sign_in(begin(client), "ada", CALLBACK)
     forged = back.replace("iss=", "iss=http%3A%2F%2Fevil.test&was=")
-    refused(callback(client, forged))
+    refused(callback(client, forged), says=OTHER_ISSUER)
+    assert me(client) is None
+    # This provider says it always sends `iss`: an answer without it is not its.
+    back = sign_in(begin(client), "ada", CALLBACK)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items() if k != "iss"}
+    refused(client.get("/auth/callback", query_string=query), says=OTHER_ISSUER)
     assert me(client) is None
 
 

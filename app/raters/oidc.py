@@ -28,7 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
+from authlib.integrations.base_client import (  # type: ignore[import-untyped]
+    MismatchingStateError,
+    OAuthError,
+)
 from authlib.integrations.flask_client import OAuth  # type: ignore[import-untyped]
 from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
 from flask import current_app, request, session
@@ -51,6 +54,12 @@ STATE_SECONDS = 600
 TIMEOUT = 10
 # Seconds of clock difference with the provider tolerated on `exp` and `iat`.
 LEEWAY = 60
+# What a refused callback says, for people.
+STATE_UNKNOWN = "This sign-in answer does not belong to this browser or was used already."
+CODE_REFUSED = "The sign-in provider refused this sign-in answer."
+TOKEN_REFUSED = "The sign-in provider's answer could not be verified."
+NO_ID_TOKEN = "The sign-in provider's answer has no ID token."
+OTHER_ISSUER = "This sign-in answer comes from another provider."
 _ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -141,9 +150,7 @@ def _metadata() -> dict[str, Any]:
     if str(metadata.get("issuer", "")).rstrip("/") != issuer:
         log.error("the provider names issuer %r, OIDC_ISSUER is %r", metadata.get("issuer"), issuer)
         raise SignInRefused(503, "Sign-in is misconfigured: the provider is not OIDC_ISSUER.")
-    missing = [
-        k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if k not in metadata
-    ]
+    missing = [key for key in _ENDPOINTS if key not in metadata]
     if missing:
         raise SignInRefused(503, f"The sign-in provider does not publish {', '.join(missing)}.")
     return metadata
@@ -167,9 +174,11 @@ def finish() -> Identity:
     if request.args.get("error"):
         _forget_state()
         raise SignInRefused(403, "The sign-in provider did not sign you in.")
-    if "iss" in request.args and request.args["iss"] != issuer:
+    # RFC 9207: a provider that says it sends `iss` must have sent this one.
+    iss_required = metadata.get("authorization_response_iss_parameter_supported") is True
+    if request.args.get("iss", None if iss_required else issuer) != issuer:
         _forget_state()
-        raise SignInRefused(400, "This sign-in answer comes from another provider.")
+        raise SignInRefused(400, OTHER_ISSUER)
     client = _client()
     claims_options = {
         "iss": {"essential": True, "value": issuer},
@@ -181,18 +190,21 @@ def finish() -> Identity:
         token = client.authorize_access_token(
             claims_options=claims_options, claims_cls=_IdToken, leeway=LEEWAY
         )
-    except OAuthError as exc:  # no or a used state, or the provider refused the code
-        log.warning("OpenID Connect callback refused: %s", exc.error)
-        raise SignInRefused(400, "This sign-in answer is not valid; sign in again.") from exc
+    except MismatchingStateError as exc:  # no state, another browser's, or a used one
+        log.warning("OpenID Connect callback with an unknown state")
+        raise SignInRefused(400, STATE_UNKNOWN) from exc
+    except OAuthError as exc:  # the provider refused the code
+        log.warning("OpenID Connect code refused by the provider: %s", exc.error)
+        raise SignInRefused(400, CODE_REFUSED) from exc
     except JoseError as exc:  # the ID token: signature, issuer, audience, expiry, nonce...
         log.warning("OpenID Connect ID token refused: %r", exc)
-        raise SignInRefused(400, "The sign-in provider's answer could not be verified.") from exc
+        raise SignInRefused(400, TOKEN_REFUSED) from exc
     except (requests.RequestException, ValueError) as exc:
         log.warning("OpenID Connect token request failed: %r", exc)
         raise SignInRefused(503, "The sign-in provider cannot be reached right now.") from exc
     claims = token.get("userinfo")
     if not claims:  # no ID token in the answer: nothing says who signed in
-        raise SignInRefused(400, "The sign-in provider's answer has no ID token.")
+        raise SignInRefused(400, NO_ID_TOKEN)
     return _identity(dict(claims))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import admin, auth, errors, health, openapi, pages, security, ws
+from app.web import admin, auth, errors, health, oidc, openapi, pages, security, ws
 from app.web.api import bp as api_bp
 
 
@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     """Origin checks, rate limits and headers, sign-in, then the blueprints, then JSON errors."""
     security.init_app(app)
     auth.init_app(app)
-    for blueprint in (api_bp, ws.bp, pages.bp, health.bp, openapi.bp):
+    for blueprint in (api_bp, ws.bp, pages.bp, health.bp, openapi.bp, oidc.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
     errors.init_app(app)
