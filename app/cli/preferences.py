@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,16 @@ ISO_TIME = IsoTime()
     help="Leave out the votes of raters `flask preferences raters` flags.",
 )
 @click.option("--unpaired", is_flag=True, help="With --format trl: same as --format kto.")
+@click.option(
+    "--with-edits",
+    is_flag=True,
+    help="With trl, openai or sharegpt: also a pair per edit (the edit chosen over the original).",
+)
+@click.option(
+    "--first-turns",
+    is_flag=True,
+    help="Only first exchanges, no earlier turns in the prompt (OpenAI's DPO trains on those).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def export_command(
     format_name: str,
@@ -85,6 +96,8 @@ def export_command(
     rater: str | None,
     exclude_flagged: bool,
     unpaired: bool,
+    with_edits: bool,
+    first_turns: bool,
     quiet: bool,
 ) -> None:
     """Write the votes as JSON lines, one training record a line.
@@ -104,13 +117,21 @@ def export_command(
                "rejected": {"from": "gpt", "value": ...}}
     kto       {"prompt": [messages], "completion": [assistant message],
                "label": true|false}; a win gives two lines (winner true,
-               loser false), both-bad two lines (both false)
+               loser false), both-bad two lines (both false); then a line
+               per thumbs rating (up true, down false)
+    kto-llamafactory
+              {"messages": [messages, then the rated answer], "label": ...}:
+              the kto lines in LLaMA-Factory's KTO layout (kto_tag)
     raw       every stored field: ids, prompt, both responses with endpoint,
-              model, settings and finish reason, the vote, reason, timestamps
+              model, settings and finish reason, the vote, reason, timestamps;
+              then a line per rating, edit and skip ({"record": "rating"...})
 
     chosen / preferred is the response voted for. Ties and both-bad votes are
     left out of trl, openai and sharegpt; kto leaves out ties; raw keeps all.
     Votes whose responses did not both finish are left out of all but raw.
+    --with-edits adds a pair per corrected answer to trl, openai and sharegpt;
+    --first-turns keeps votes (and edits, thumbs) on a conversation's first
+    message only, as OpenAI's DPO wants (at least 10 examples per job).
 
     --rater NAME keeps one rater's votes; --exclude-flagged leaves out the votes
     of every rater `flask preferences raters` flags (noise: always A, too fast...).
@@ -128,6 +149,7 @@ def export_command(
     from app.export import count_votes, export, iter_votes
     from app.export.output import open_output
     from app.export.selection import ExportOptionError, ExportOptions, resolve
+    from app.export.signal import PAIRWISE, only_first_turns, write_signal
     from app.process.sigterm import exit_on_sigterm
 
     options = ExportOptions(
@@ -137,6 +159,10 @@ def export_command(
         fmt, vote_filter = resolve(options)
     except ExportOptionError as problem:
         raise click.BadParameter(problem.message, param_hint=problem.option) from None
+    if with_edits and fmt.name not in PAIRWISE:
+        raise click.BadParameter(
+            f"only applies to --format {', '.join(PAIRWISE)}", param_hint="--with-edits"
+        )
     if output != "-" and not Path(output).resolve().parent.is_dir():
         raise click.BadParameter(f"folder of {output!r} does not exist", param_hint="--output")
 
@@ -150,11 +176,21 @@ def export_command(
         # closing(): a failed export releases its database cursor at once, not whenever the
         # garbage collector finds the suspended generator.
         with exit_on_sigterm(), closing(votes), open_output(output, sys.stdout.buffer) as out:
-            summary = export(fmt, votes, out, progress=bar.update if bar else None)
+            left_out: Counter[str] = Counter()
+            chosen = only_first_turns(votes, left_out) if first_turns else votes
+            summary = export(fmt, chosen, out, progress=bar.update if bar else None)
+            extra = write_signal(
+                fmt, vote_filter, out, with_edits=with_edits, first_turns=first_turns
+            )
     finally:
         if bar is not None:
             bar.close()
     click.echo(summary.line(output), err=True)
+    if left_out:
+        click.echo(f"Left out {left_out['later turn']:,} votes on later turns.", err=True)
+    if extra:
+        made = ", ".join(f"{n:,} {kind}" for kind, n in sorted(extra.items()))
+        click.echo(f"Also wrote {made}.", err=True)
 
 
 @preferences.command("stats")
