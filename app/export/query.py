@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -47,13 +47,6 @@ class VoteFilter:
     rater_id: str | None = None  # only this rater's votes
     # Votes of these raters are left out (`--exclude-flagged`: the raters with a flag).
     exclude_raters: frozenset[str] = frozenset()
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """`moment` in UTC; naive values (as SQLite returns them) are taken to be UTC already."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _slot(name: str):

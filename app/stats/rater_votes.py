@@ -11,9 +11,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 import app.models as models
-from app.export.query import as_utc
 from app.extensions import db
 from app.models import Feedback, Rater, Response, Turn
+from app.models.base import as_utc
 from app.stats.style import words
 from app.vocabulary import ANONYMOUS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.export.output import atomic_file
+from app.process.files import atomic_file
 from app.stats import Stats
 
 
