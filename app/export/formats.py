@@ -115,6 +115,17 @@ def kto_records(vote: Vote) -> list[Record]:
     ]
 
 
+def llamafactory_kto(record: Record) -> Record:
+    """A kto record in LLaMA-Factory's KTO layout: the rated answer ends the message list."""
+    return {"messages": [*record["prompt"], *record["completion"]], "label": record["label"]}
+
+
+def llamafactory_kto_records(vote: Vote) -> list[Record]:
+    """LLaMA-Factory's KTO layout (`kto_tag`): the lines of `kto`, each answer inside
+    `messages`; LLaMA-Factory skips TRL's separate prompt and completion."""
+    return [llamafactory_kto(record) for record in kto_records(vote)]
+
+
 def _timestamp(moment: Any) -> str | None:
     utc = as_utc(moment)
     return None if utc is None else utc.isoformat()
@@ -172,6 +183,7 @@ FORMATS: dict[str, Format] = {
         Format("openai", _DECISIVE, True, openai_records),
         Format("sharegpt", _DECISIVE, True, sharegpt_records),
         Format("kto", _DECISIVE | {BOTH_BAD}, True, kto_records),
+        Format("kto-llamafactory", _DECISIVE | {BOTH_BAD}, True, llamafactory_kto_records),
         Format("raw", frozenset(CHOICES), False, raw_records, everything=True),
     )
 }
