@@ -35,9 +35,9 @@ $(VENV)/.model-installed: requirements-model.txt | $(VENV)/.installed
 	$(BIN)/python -m pip install -q -r requirements-model.txt
 	touch $@
 
-test: install  ## Run the whole test suite (SQLite)
+test: install  ## Run the whole test suite (SQLite) and print the coverage of app/ and worker/
 	scripts/ensure-redis
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term
 
 test-postgres: install  ## The suite on PostgreSQL (DUET_TEST_DATABASE_URL), browser tests aside
 	scripts/ensure-redis
@@ -61,13 +61,16 @@ bench: install  ## Relay (1..200 concurrent pairs) and export benchmarks; prints
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.export
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff (lint, format), import contracts, mypy and eslint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+	scripts/eslint
 
 format: install  ## Format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:  ## Remove the virtualenv and caches (keeps instance/, your local data)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .coverage
