@@ -4,6 +4,8 @@ one who always says tie."""
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +54,7 @@ def add_votes(
             created_at=created,
         )
         for slot, endpoint in zip(
-            "ab", ("alpha", "beta") if i % 2 else ("beta", "alpha"), strict=True
+            "ab", ("alpha", "beta") if (i // 2) % 2 else ("beta", "alpha"), strict=True
         ):
             Response(
                 turn=turn,
@@ -90,3 +92,60 @@ def add_crowd() -> dict[str, Rater]:
     add_votes(raters["tie-lover"], lambda i: "tie", delay=40, start=T0 + timedelta(hours=4))
     db.session.commit()
     return raters
+
+
+# The arena of the screenshots: gamma is no better than beta, only longer and bolder.
+ARENA_STRENGTH = {"alpha": 0.6, "beta": 0.0, "gamma": 0.0}
+ARENA_WORDS = {"alpha": 120, "beta": 120, "gamma": 360}
+
+
+def add_arena(raters: list[Rater], n: int, seed: int = 0) -> None:
+    """`n` votes among alpha, beta and gamma, cast in turn by `raters`, by people who favour
+    the better answer and also the longer one (committed)."""
+    rng = random.Random(seed)
+    names = list(ARENA_STRENGTH)
+    rater_ids = [r.id for r in raters]  # read now: a read later would flush a half-made turn
+    conversation = None
+    for i in range(n):
+        rater_id = rater_ids[i % len(rater_ids)]
+        if i % 20 == 0:
+            conversation = Conversation(rater_id=rater_id, created_at=T0)
+            db.session.add(conversation)
+        a, b = rng.sample(names, 2)
+        words = {s: max(5, int(rng.lognormvariate(math.log(ARENA_WORDS[s]), 0.4))) for s in (a, b)}
+        diff = (words[a] - words[b]) / (words[a] + words[b] + 1)
+        logit = ARENA_STRENGTH[a] - ARENA_STRENGTH[b] + 2.0 * diff
+        draw = rng.random()
+        p_a = 1 / (1 + math.exp(-logit))
+        choice = "tie" if draw < 0.08 else ("a" if rng.random() < p_a else "b")
+        created = T0 + timedelta(minutes=3 * i)
+        turn = Turn(
+            conversation=conversation,
+            position=i % 20,
+            content=f"arena question {i}",
+            trigger="reroll" if i % 25 == 0 else "sampled",
+            context=[{"role": "user", "content": f"arena question {i}"}],
+            created_at=created,
+        )
+        for slot, endpoint in (("a", a), ("b", b)):
+            emphatic = rng.random() < (0.7 if endpoint == "gamma" else 0.15)
+            bold = "**Note:** " if emphatic else ""
+            Response(
+                turn=turn,
+                slot=slot,
+                endpoint_name=endpoint,
+                model=f"{endpoint}-model",
+                params={},
+                status=DONE,
+                content=bold + " ".join(["word"] * words[endpoint]),
+                finish_reason="stop",
+                token_count=words[endpoint],
+                queued_at=created,
+                started_at=created,
+                first_token_at=created + timedelta(seconds=1),
+                finished_at=created + timedelta(seconds=10),
+            )
+        voted = created + timedelta(seconds=10 + rng.uniform(20, 120))
+        Feedback(turn=turn, choice=choice, rater_id=rater_id, created_at=voted)
+        db.session.add(turn)
+    db.session.commit()

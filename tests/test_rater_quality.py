@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Feedback, Rating, Skip, Turn
 from app.stats.rater_quality import RaterQuality, Thresholds, _agreement, assess
 from app.stats.rater_votes import TimedVote
 from tests.stored_votes import _close_connections  # noqa: F401
-from tests.synthetic_raters import VOTES, add_crowd
+from tests.synthetic_raters import T0, VOTES, add_crowd, add_rater, add_votes, honest
 
 
 @pytest.fixture
@@ -96,3 +99,34 @@ def test_agreement_on_shared_items_and_its_flag():
     assert z.flags == ["low_agreement"]
     x = assess(RaterQuality("x", "x", "rater", "invite", False), [], agreement["x"], Thresholds())
     assert x.flags == []
+
+
+def test_counts_ratings_and_skips_and_measures_agreement_on_shared_turns(app, runner):
+    with app.app_context():
+        raters = {name: add_rater(name) for name in ("x", "y", "z")}
+        add_votes(raters["x"], honest, n=25)
+        turns = db.session.scalars(select(Turn).order_by(Turn.created_at)).all()
+        for i, turn in enumerate(turns):
+            # y votes as x did on every shared turn, z the other way on every decisive one.
+            choice = honest(i)
+            flipped = {"a": "b", "b": "a"}.get(choice, choice)
+            for rater, vote in ((raters["y"], choice), (raters["z"], flipped)):
+                db.session.add(
+                    Feedback(turn_id=turn.id, choice=vote, rater_id=rater.id, created_at=T0)
+                )
+        first = turns[0]
+        db.session.add(
+            Rating(response_id=first.responses[0].id, rater_id=raters["y"].id, rating="up")
+        )
+        db.session.add(Skip(turn_id=turns[1].id, rater_id=raters["y"].id))
+        db.session.commit()
+
+    raters = by_name(json.loads(runner.invoke(args=["preferences", "raters", "--json"]).stdout))
+
+    assert (raters["y"]["ratings"], raters["y"]["skips"]) == (1, 1)
+    assert raters["x"]["shared_items"] == 25
+    # x agrees with y always and with z on the 5 ties only: (25 + 5) / 50.
+    assert raters["x"]["agreement"] == pytest.approx(30 / 50)
+    assert raters["z"]["agreement"] == pytest.approx(10 / 50)
+    assert "low_agreement" in raters["z"]["flags"]
+    assert "low_agreement" not in raters["x"]["flags"] + raters["y"]["flags"]

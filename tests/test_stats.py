@@ -101,6 +101,7 @@ def test_stats_json_reports_totals_vote_rate_bias_and_leaderboard(runner, votes)
         "sampled": (5, 4),
         "requested": (1, 1),
         "reroll": (1, 1),
+        "campaign": (0, 0),
     }
     assert stats["by_choice"] == {"a": 2, "b": 2, "tie": 1, "both_bad": 1}
     bias = stats["position_bias"]

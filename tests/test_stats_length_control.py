@@ -170,3 +170,25 @@ def test_win_rate_matrix_head_to_head(runner, few_votes):
     assert matrix["win_rate"][gamma][beta] == 1.0
     assert matrix["win_rate"][alpha][gamma] is None  # met only in re-rolls, left out
     assert matrix["win_rate"][alpha][alpha] is None
+
+
+def test_a_feature_only_one_competitor_ever_has_is_left_out_not_fitted_to_infinity():
+    # gamma alone writes bold, always: bold cannot be told apart from being gamma.
+    names, first, second, length_a, length_b, a_wins = simulate(3000, seed=2)
+    gamma = names.index("strong")
+    bold_a, bold_b = (first == gamma).astype(float), (second == gamma).astype(float)
+    zeros = np.zeros((len(first), 2))
+    fitted = fit_controlled(
+        StyleBattles(
+            first,
+            second,
+            a_wins.astype(float),
+            np.column_stack([length_a, zeros, bold_a]),
+            np.column_stack([length_b, zeros, bold_b]),
+            3,
+        ),
+        STYLE_FEATURES,
+    )
+    assert fitted.covariates[3].name == "bold" and fitted.covariates[3].coefficient is None
+    assert fitted.covariates[0].coefficient is not None
+    assert np.all(np.abs(fitted.rating - 1000) < 200), fitted.rating

@@ -9,12 +9,13 @@ from datetime import datetime
 
 from flask import current_app
 
+from app import vocabulary
 from app.export.formats import FORMATS, Format
 from app.export.query import VoteFilter
 from app.raters import find_rater
 
 # The triggers a vote's turn can have (a single turn takes no vote).
-TRIGGERS = ("sampled", "requested", "reroll")
+TRIGGERS = tuple(t for t in vocabulary.TRIGGERS if t != "single")
 
 
 class ExportOptionError(ValueError):

@@ -47,7 +47,9 @@ class Covariate:
     """A style feature's coefficient (log-odds per standard deviation) and its 95 % interval."""
 
     name: str
-    coefficient: float | None  # None: the feature never differed, so it says nothing
+    # None: the feature never differed, or only ever with which competitor answered, so it
+    # cannot be told apart from the competitors' strengths
+    coefficient: float | None
     ci95: tuple[float, float] | None
 
 
@@ -105,16 +107,41 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, models: int) -> tuple[np.n
     return theta, hessian
 
 
+def _identifiable(indicators: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Which feature columns the fit can tell apart from the competitors and each other.
+
+    A feature that never differs says nothing; one that moves in lockstep with which
+    competitor answered (a model that always, and alone, writes bold) cannot be told apart
+    from that competitor's strength: fitting it anyway sends both to arbitrary values.
+    """
+    kept = np.zeros(features.shape[1], dtype=bool)
+    # With a constant column: standardising shifts a feature by its mean, and a shift alone
+    # (a slot-A effect) is no style.
+    basis = np.column_stack([indicators, np.ones(len(indicators))])
+    for j in range(features.shape[1]):
+        column = features[:, j]
+        norm = float(column @ column)
+        if norm == 0.0:
+            continue
+        coefficients, *_ = np.linalg.lstsq(basis, column, rcond=None)
+        residual = column - basis @ coefficients
+        # Less than 0.1 % of its variance of its own: too little to fit a coefficient on.
+        if float(residual @ residual) > 1e-3 * norm:
+            kept[j] = True
+            basis = np.column_stack([basis, column])
+    return kept
+
+
 def fit_controlled(battles: StyleBattles, names: tuple[str, ...]) -> ControlledRatings:
     """Fit the style-controlled model; `names` name the style feature columns."""
     n, models = len(battles.score), battles.competitors
     features = normalised_differences(battles.style_a, battles.style_b)
-    varies = np.abs(features).sum(axis=0) > 0
-    x = np.zeros((n, models + int(varies.sum())))
+    indicators = np.zeros((n, models))
     rows = np.arange(n)
-    x[rows, battles.first] += 1.0
-    x[rows, battles.second] -= 1.0
-    x[:, models:] = features[:, varies]
+    indicators[rows, battles.first] += 1.0
+    indicators[rows, battles.second] -= 1.0
+    varies = _identifiable(indicators, features)
+    x = np.column_stack([indicators, features[:, varies]])
     y, w = battles.score.astype(float), np.ones(n)
     theta, hessian = _fit(x, y, w, models)
     # Sandwich covariance: H^-1 (sum of per-vote score outer products) H^-1.

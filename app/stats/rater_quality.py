@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.models import Rating, Skip
 from app.stats import PositionBias, position_bias, rounded
 from app.stats import rater_votes as data
 from app.stats.rater_votes import TimedVote
@@ -181,7 +182,7 @@ def rater_report(limits: Thresholds) -> RaterReport:
     for vote in data.timed_votes():
         by_rater[vote.rater_id].append(vote)
     agreement = _agreement(data.shared_votes())
-    ratings, skips = data.counts_by_rater("Rating"), data.counts_by_rater("Skip")
+    ratings, skips = data.counts_by_rater(Rating), data.counts_by_rater(Skip)
     report = []
     for rater in data.raters_to_report():
         quality = RaterQuality(rater.id, rater.name, rater.role, rater.kind, rater.disabled)

@@ -48,7 +48,7 @@ def render_raters(report: RaterReport) -> str:
         "  100 words of the two answers; fast: votes cast sooner after both answers began to",
         f"  show than {limits.reading_words_per_second:g} words a second allows; A share: of A/B "
         "votes, re-rolls left out;",
-        "  agree: on items other raters voted on too (— until campaigns share items).",
+        "  agree: on items other raters voted on too (campaign items with --overlap 2 or more).",
         f"  Flags need {limits.min_votes} votes: position_bias (the interval excludes 50%), "
         f"too_fast (fast >= {_percent(limits.fast_share)}),",
         f"  always_tie (tie/bad >= {_percent(limits.tie_share)}), low_agreement "

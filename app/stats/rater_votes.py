@@ -10,9 +10,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
-import app.models as models
 from app.extensions import db
-from app.models import Feedback, Rater, Response, Turn
+from app.models import Feedback, Rater, Rating, Response, Skip, Turn
 from app.models.base import as_utc
 from app.stats.style import words
 from app.vocabulary import ANONYMOUS
@@ -73,11 +72,8 @@ def timed_votes() -> Iterator[TimedVote]:
 
 
 def shared_votes() -> list[tuple[str, str, str]]:
-    """(turn id, rater id, choice) of every vote on a turn that more than one rater voted on.
-
-    None today: a turn takes one vote. Campaigns give several raters the same turn, and
-    then these are what agreement is measured on.
-    """
+    """(turn id, rater id, choice) of every vote on a turn that more than one rater voted on:
+    a campaign's item, which its K raters all vote on. Agreement is measured on these."""
     shared = (
         select(Feedback.turn_id)
         .group_by(Feedback.turn_id)
@@ -89,14 +85,9 @@ def shared_votes() -> list[tuple[str, str, str]]:
     return [(turn_id, rater_id, choice) for turn_id, rater_id, choice in db.session.execute(stmt)]
 
 
-def counts_by_rater(model_name: str) -> Counter[str]:
-    """Rows per rater of the table mapped as `model_name` in app.models; none while it does
-    not exist (thumbs ratings and skips arrive with the signal issue's `Rating` and `Skip`)."""
-    model = getattr(models, model_name, None)
-    column = getattr(model, "rater_id", None)
-    if column is None:
-        return Counter()
-    stmt = select(column, func.count()).group_by(column)
+def counts_by_rater(model: type[Rating] | type[Skip]) -> Counter[str]:
+    """Rows of `model` (thumbs ratings, skips) per rater."""
+    stmt = select(model.rater_id, func.count()).group_by(model.rater_id)
     return Counter(dict(db.session.execute(stmt).all()))
 
 
