@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from app.errors import ApiError
 from app.extensions import db, redis_client
@@ -74,11 +75,14 @@ def _reopen(response: Response) -> str:
     got it first, or _WINDING_DOWN when Redis still holds a stopped attempt (the row is then
     put back as it was)."""
     before = {name: getattr(response, name) for name in _KEPT}
-    changed = db.session.execute(
-        update(Response)
-        .where(Response.id == response.id, Response.status.in_(RETRYABLE))
-        .values(**_FRESH, queued_at=utcnow())
-        .execution_options(synchronize_session=False)
+    changed = cast(
+        CursorResult,
+        db.session.execute(
+            update(Response)
+            .where(Response.id == response.id, Response.status.in_(RETRYABLE))
+            .values(**_FRESH, queued_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     db.session.commit()
     if not changed:

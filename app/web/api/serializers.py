@@ -58,6 +58,10 @@ def response_json(response: Response, reveal: bool, signal: Signal | None = None
     return data
 
 
+@overload
+def rating_json(rating: Rating) -> dict[str, Any]: ...
+@overload
+def rating_json(rating: None) -> None: ...
 def rating_json(rating: Rating | None) -> dict[str, Any] | None:
     """A thumbs rating: never names the model, so it is safe before a pair's vote."""
     if rating is None:
@@ -70,6 +74,10 @@ def rating_json(rating: Rating | None) -> dict[str, Any] | None:
     }
 
 
+@overload
+def edit_json(edit: Edit) -> dict[str, Any]: ...
+@overload
+def edit_json(edit: None) -> None: ...
 def edit_json(edit: Edit | None) -> dict[str, Any] | None:
     """A corrected answer."""
     if edit is None:
@@ -77,6 +85,10 @@ def edit_json(edit: Edit | None) -> dict[str, Any] | None:
     return {"id": edit.id, "content": edit.content, "created_at": timestamp(edit.created_at)}
 
 
+@overload
+def skip_json(skip: Skip) -> dict[str, Any]: ...
+@overload
+def skip_json(skip: None) -> None: ...
 def skip_json(skip: Skip | None) -> dict[str, Any] | None:
     """A declined pair."""
     if skip is None:
