@@ -229,6 +229,9 @@ class Config:
     SLOT_RESTART_WAIT = _float("SLOT_RESTART_WAIT", 12.0, 1.0)
     # How often each worker process looks for such slots when no socket is watching them.
     SLOT_SWEEP_INTERVAL = _float("SLOT_SWEEP_INTERVAL", 10.0, 0.5)
+    # How long a running generation rides out an unreachable Redis (a restart, say),
+    # retrying its writes, before it fails.
+    REDIS_OUTAGE_GRACE = _float("REDIS_OUTAGE_GRACE", 30.0, 0.0)
     # Second sampling setting of a pair when only one endpoint is configured.
     ALTERNATE_PARAMS = _json_object("ALTERNATE_PARAMS", {"temperature": 1.2})
 
@@ -324,6 +327,11 @@ class Config:
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,  # keep Duet's key=value log lines
         "broker_connection_retry_on_startup": True,
+        # After a broker reconnect Celery lowers the prefetch count and raises it back as
+        # tasks finish, up to what the gevent pool misreports as its size (the greenlets
+        # running): the worker stayed at one generation at a time. This consumer measures
+        # against the concurrency (worker/consumer.py; a name, so `app` imports no worker).
+        "worker_consumer": "worker.consumer:Consumer",
         # Longer than the longest generation, so a running task is never delivered twice.
         "broker_transport_options": {"visibility_timeout": int(GENERATION_TOTAL_TIMEOUT) + 600},
     }

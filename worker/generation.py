@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import commit_written, db, redis_client
@@ -35,10 +37,15 @@ def _shared(name: str, make: Callable[[], T]) -> T:
         return extensions[name]
 
 
+def _outage() -> float:
+    """How long a generation rides out an unreachable Redis before it fails."""
+    return current_app.config["REDIS_OUTAGE_GRACE"]
+
+
 def _publisher() -> Publisher:
     """The process's token publisher."""
     interval = current_app.config["STREAM_PUBLISH_INTERVAL_MS"] / 1000
-    return _shared("publisher", lambda: Publisher(redis_client.get(), interval))
+    return _shared("publisher", lambda: Publisher(redis_client.get(), interval, _outage()))
 
 
 def _session() -> requests.Session:
@@ -90,6 +97,8 @@ def generate_response(response_id: str) -> None:
     config = current_app.config
     redis = redis_client.get()
     lease_ms = int(config["SLOT_LEASE_SECONDS"] * 1000)
+    lease = protocol.new_lease()
+    restart = response.started_at is not None
     attempt = protocol.begin_attempt(
         redis,
         response.turn_id,
@@ -97,7 +106,8 @@ def generate_response(response_id: str) -> None:
         lease_ms=lease_ms,
         ttl=config["STREAM_TTL"],
         max_attempts=config["SLOT_RESTARTS"] + 1,
-        restart=response.started_at is not None,
+        restart=restart,
+        lease=lease,
     )
     if attempt == 0:
         return  # ended, or another attempt is running it
@@ -115,7 +125,14 @@ def generate_response(response_id: str) -> None:
     )
     log.info("generation started", extra=job.ids)
     writer = protocol.SlotWriter(
-        redis, response.turn_id, response.slot, config["STREAM_TTL"], attempt, lease_ms
+        redis,
+        response.turn_id,
+        response.slot,
+        config["STREAM_TTL"],
+        attempt,
+        lease_ms,
+        lease=lease,
+        reset_id=lease if attempt > 1 or restart else "",  # begin_attempt published a reset
     )
     response.started_at = utcnow()
     response.first_token_at = None
@@ -179,15 +196,40 @@ def _stream_into(
                 log.warning("tokens could not be published: %s", exc, extra=job.ids)
                 status, error = ERROR, "the response could not be streamed (Redis failed)"
         if not superseded:
-            finish_response(
+            ended = _end(
                 response,
+                writer,
                 status,
                 content=outbox.text(),
                 seq=writer.seq,
                 finish_reason=finish_reason,
                 error=error,
                 token_count=outbox.tokens,
-                attempt=writer.attempt,
                 first_token_at=first_token_at,
             )
-            log.info("generation ended", extra={**job.ids, "status": status, "tokens": writer.seq})
+            if ended:
+                log.info(
+                    "generation ended", extra={**job.ids, "status": status, "tokens": writer.seq}
+                )
+
+
+def _end(response: Response, writer: protocol.SlotWriter, status: str, **fields: Any) -> bool:
+    """End the slot as its generating attempt, riding out a Redis that is away or came back
+    empty (the attempt takes its lease back, and its events, first); False if superseded."""
+    deadline = time.monotonic() + _outage()
+    while True:
+        try:
+            if writer.restore() == 0:
+                return False  # cancelled, or ended or restarted elsewhere
+            return finish_response(response, status, attempt=writer.holder, **fields)
+        except RedisError as exc:
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                raise
+            log.warning("ending the slot failed, trying again: %s", exc, extra=_writer_ids(writer))
+            time.sleep(0.5)
+
+
+def _writer_ids(writer: protocol.SlotWriter) -> dict:
+    """The log fields of a writer's slot and attempt."""
+    return {"turn": writer.turn_id, "slot": writer.slot, "attempt": writer.attempt}

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from redis import Redis
 
 from app.extensions import commit_written, db, redis_client
 from app.models import CANCELLED, DONE, STREAMING, Response, utcnow
@@ -29,12 +30,13 @@ def finish_response(
     finish_reason: str | None = None,
     error: str | None = None,
     token_count: int | None = None,
-    attempt: int | None = None,
+    attempt: int | str | None = None,
     first_token_at: datetime | None = None,
 ) -> bool:
     """End `response` with `status` unless someone else already did; True if this call ended it.
 
-    `attempt` is the generating task's: it may end the slot only while it holds the lease.
+    `attempt` is the generating task's lease token (`SlotWriter.holder`): it may end the slot
+    only while it holds the lease.
     The database is committed before the event is published, so a client that reacts to
     `done` (by voting, say) finds the response finished. The row is changed only once the
     slot is claimed: a change made before would be flushed by the first query and hold
@@ -83,15 +85,21 @@ def replay_from_database(response: Response) -> list[dict]:
 def watch_slots(responses: list[Response]) -> None:
     """End or restart slots that cannot finish by themselves (run by relays and worker sweeps).
 
+    - Queued before Redis last started (a Redis without persistence lost its message):
+      queued once more.
     - Never started within GENERATION_QUEUE_TIMEOUT: `error` (no worker is running).
     - Started, but its lease lapsed (the worker died): queue one new attempt, which
       resets the slot; if none starts within SLOT_RESTART_WAIT, or restarts are used up,
       `error`.
-    - Ended in the database but its end never published (its ender died in between):
-      publish it now.
+    - Started, but Redis has no trace of it (it restarted empty): its generation, if
+      alive, puts its keys back within a lease or two, so wait two leases before taking
+      it for lost as above.
+    - Ended in the database but its end never published (its ender died in between, or
+      Redis lost it): publish it now, after the text if Redis lost that too.
     """
     config = current_app.config
     redis = redis_client.get()
+    redis_started: list[datetime] = []  # read once, when a slot waits for a worker
     for response in responses:
         turn_id, slot = response.turn_id, response.slot
         state = protocol.slot_state(redis, turn_id, slot)
@@ -101,12 +109,27 @@ def watch_slots(responses: list[Response]) -> None:
             continue
         db.session.refresh(response)
         if response.status != STREAMING:
-            _, seq = protocol.buffered_text(redis, turn_id, slot)
-            protocol.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
+            _publish_end(redis, response)
             continue
         if state.claimed:
             continue  # being ended right now
+        if state.attempts == 0 and response.started_at is not None:
+            grace_ms = int(2 * config["SLOT_LEASE_SECONDS"] * 1000)
+            if not protocol.orphaned_for(redis, turn_id, slot, grace_ms):
+                continue  # Redis restarted empty: give a live generation time to restore it
         if state.attempts == 0 and response.started_at is None:
+            redis_started = redis_started or [protocol.redis_started_at(redis)]
+            # Within a second either way, clocks differ: a second message does no harm (the
+            # lease lets one run), a lost one costs the queue timeout.
+            queued = _aware(response.queued_at)
+            if queued < redis_started[0] + timedelta(seconds=1) and protocol.claim_requeue(
+                redis, turn_id, slot, _ttl()
+            ):
+                log.warning(
+                    "queued again after Redis restarted", extra={"turn": turn_id, "slot": slot}
+                )
+                enqueue([response])
+                continue
             limit = timedelta(seconds=config["GENERATION_QUEUE_TIMEOUT"])
             if utcnow() - _aware(response.queued_at) > limit:
                 finish_response(
@@ -124,6 +147,18 @@ def watch_slots(responses: list[Response]) -> None:
             enqueue([response])
         else:
             finish_response(response, "error", error="the worker generating this response was lost")
+
+
+def _publish_end(redis: Redis, response: Response) -> None:
+    """Publish the end of a slot the database shows ended; when Redis lost the slot's events
+    (a restart), its text from the database goes first, so a late socket still gets it."""
+    turn_id, slot = response.turn_id, response.slot
+    _, seq = protocol.buffered_text(redis, turn_id, slot)
+    if seq == 0 and response.content:
+        events = replay_from_database(response)[:-1]
+        if protocol.refill(redis, turn_id, slot, events, _ttl()):
+            seq = len(events)
+    protocol.emit_terminal(redis, turn_id, terminal_event(response, seq), _ttl())
 
 
 def _aware(moment: datetime) -> datetime:

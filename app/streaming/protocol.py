@@ -13,14 +13,21 @@ Three keys guard a slot:
   of a superseded attempt are refused, so two attempts' text never mix.
 
 A fourth key keeps the attempt's last appended seq, so an append sent twice (a client
-retrying after a timeout) is written once.
+retrying after a timeout) is written once; a fifth (`owner`) names the attempt begun last.
+
+A lease holds a token unique to its attempt, not the attempt's number: a Redis that restarted
+empty numbers attempts afresh, and a new attempt 1 must not pass for an old one. Such a
+restart loses every key of a running slot; the generating attempt, which keeps what it
+appended, puts them back (`SlotWriter.restore`) and carries on, so nothing it streamed is
+lost and no other attempt is started meanwhile.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -28,94 +35,9 @@ from redis import Redis
 from redis.client import Pipeline
 from redis.commands.core import Script
 
+from app.streaming import scripts
+
 TERMINAL_TYPES = frozenset({"done", "error", "cancelled"})
-
-# KEYS: final, lease, attempt, buffer, last seq.
-# ARGV: channel, lease ms, ttl s, slot, max attempts, '1' if the slot was started before,
-# a fresh id for the reset event.
-_BEGIN_ATTEMPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local attempt = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-if attempt > tonumber(ARGV[5]) then return -attempt end
-redis.call('SET', KEYS[2], attempt, 'PX', ARGV[2])
-redis.call('DEL', KEYS[5])
-if attempt > 1 or ARGV[6] == '1' then
-  local event = cjson.encode({type='reset', slot=ARGV[4], attempt=attempt, id=ARGV[7]})
-  redis.call('DEL', KEYS[4])
-  redis.call('RPUSH', KEYS[4], event)
-  redis.call('EXPIRE', KEYS[4], ARGV[3])
-  redis.call('PUBLISH', ARGV[1], event)
-end
-return attempt
-"""
-
-# KEYS: buffer, final, lease, last seq. ARGV: channel, event, ttl s, attempt, lease ms, seq.
-# A call that is sent again (a client retrying after a timeout) appends nothing twice.
-_APPEND_TOKEN = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
-if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[6]) then return 1 end
-redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[3])
-redis.call('RPUSH', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-return 1
-"""
-
-# KEYS: lease. ARGV: attempt, lease ms.
-_RENEW_LEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
-
-# KEYS: final, lease. ARGV: ttl s, attempt ('' when ending from outside the generating task).
-_CLAIM = """
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-if redis.call('SET', KEYS[1], 'claimed', 'NX', 'EX', ARGV[1]) then return 1 end
-return 0
-"""
-
-# KEYS: buffer, final. ARGV: channel, event, ttl s.
-_EMIT_TERMINAL = """
-if redis.call('GET', KEYS[2]) == 'emitted' then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], 'emitted', 'EX', ARGV[3])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1
-"""
-
-# KEYS: restart pending, restart count. ARGV: wait ms, ttl s.
-_REQUEST_RESTART = """
-if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) == false then return -1 end
-local n = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return n
-"""
-
-# KEYS: final, lease, attempt, buffer, last seq, restart pending, restarts.
-# ARGV: channel, ttl s, slot, max attempts, a fresh id for the reset event.
-# The lease fences a superseded attempt by its number, so a reopened slot's next attempt
-# must not take a number a live attempt holds: the count goes on while numbers are left;
-# once they are used up it starts again, but only when no attempt holds the lease.
-_REOPEN = """
-local leased = redis.call('EXISTS', KEYS[2]) == 1
-if leased and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
-  if leased then return -1 end
-  redis.call('DEL', KEYS[3])
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7])
-local event = cjson.encode({type='reset', slot=ARGV[3], id=ARGV[5]})
-redis.call('DEL', KEYS[4])
-redis.call('RPUSH', KEYS[4], event)
-redis.call('EXPIRE', KEYS[4], ARGV[2])
-redis.call('PUBLISH', ARGV[1], event)
-return 1
-"""
-
 
 _scripts: dict[str, Script] = {}
 
@@ -134,7 +56,7 @@ def _call(redis: Redis, source: str, keys: list[str], args: list) -> Any:
 
 def load_scripts(redis: Redis) -> None:
     """Load the token script into Redis (staged calls use its SHA and do not load it)."""
-    _script(redis, _APPEND_TOKEN).sha = cast(str, redis.script_load(_APPEND_TOKEN))
+    _script(redis, scripts.APPEND_TOKEN).sha = cast(str, redis.script_load(scripts.APPEND_TOKEN))
 
 
 def _key(turn_id: str, name: str, slot: str | None = None) -> str:
@@ -167,6 +89,11 @@ def error_event(slot: str, message: str) -> dict:
     return {"type": "error", "slot": slot, "message": message}
 
 
+def reset_event(slot: str, attempt: int, reset_id: str) -> dict:
+    """The slot starts again from scratch (a new attempt): drop its text."""
+    return {"type": "reset", "slot": slot, "attempt": attempt, "id": reset_id}
+
+
 def cancelled_event(slot: str) -> dict:
     """The slot was stopped by the user."""
     return {"type": "cancelled", "slot": slot}
@@ -183,7 +110,11 @@ def dump(event: dict) -> str:
 @dataclass
 class SlotWriter:
     """Appends one attempt's tokens: one call at a time (`token`), or staged on a pipeline
-    (`stage`, then `appended`), as the worker's publisher does for many slots at once."""
+    (`stage`, then `appended`), as the worker's publisher does for many slots at once.
+
+    `lease` is the attempt's token (default: its number, as older code wrote it); `reset_id`
+    the id of the `reset` its start published, if it did. It keeps the texts it appended,
+    to put them back if Redis loses them (`restore`)."""
 
     redis: Redis
     turn_id: str
@@ -192,25 +123,58 @@ class SlotWriter:
     attempt: int
     lease_ms: int
     seq: int = 0
+    lease: str = ""
+    reset_id: str = ""
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def holder(self) -> str:
+        """The value of the lease while this attempt holds it."""
+        return self.lease or str(self.attempt)
 
     def token(self, text: str) -> bool:
         """Append a token; False once the slot is claimed or the attempt superseded."""
         keys, args = self._append(text)
-        if not _call(self.redis, _APPEND_TOKEN, keys, args):
+        result = _call(self.redis, scripts.APPEND_TOKEN, keys, args)
+        if result == -1 and self.restore():
+            result = _call(self.redis, scripts.APPEND_TOKEN, keys, args)
+        if result != 1:
             return False
-        self.seq += 1
+        self.appended(text)
         return True
 
     def stage(self, pipe: Pipeline, text: str) -> None:
         """Queue on `pipe` the append of `text` as the next token (seq + 1). Its result is 1
-        when appended (then call `appended`), 0 when refused, as with `token`; a Redis that
+        when appended (then call `appended`), 0 when refused, as with `token`, -1 when the
+        lease is gone (call `restore`, then stage it again); a Redis that
         lost its scripts answers NoScriptError, and `load_scripts` fixes that."""
         keys, args = self._append(text)
-        pipe.evalsha(_script(self.redis, _APPEND_TOKEN).sha, len(keys), *keys, *args)
+        pipe.evalsha(_script(self.redis, scripts.APPEND_TOKEN).sha, len(keys), *keys, *args)
 
-    def appended(self) -> None:
+    def appended(self, text: str = "") -> None:
         """Record that a staged token was appended."""
+        self.texts.append(text)
         self.seq += 1
+
+    def restore(self) -> int:
+        """Take the lease back after it lapsed, and when Redis lost the slot (a restart),
+        put back its attempt, lease and events: 0 if the slot was claimed or another
+        attempt began, else 1 (lease retaken) or 2 (rebuilt)."""
+        texts = list(self.texts)  # what was appended so far, seqs 1..len
+        events = []
+        if self.reset_id:
+            events.append(dump(reset_event(self.slot, self.attempt, self.reset_id)))
+        events.extend(dump(token_event(self.slot, n, t)) for n, t in enumerate(texts, 1))
+        keys = [
+            _key(self.turn_id, "final", self.slot),
+            _key(self.turn_id, "lease", self.slot),
+            _key(self.turn_id, "owner", self.slot),
+            _key(self.turn_id, "attempt", self.slot),
+            buffer_key(self.turn_id, self.slot),
+            _key(self.turn_id, "seq", self.slot),
+        ]
+        args = [self.holder, self.lease_ms, self.ttl, self.attempt, len(texts), *events]
+        return int(_call(self.redis, scripts.RESTORE, keys, args))
 
     def _append(self, text: str) -> tuple[list, list]:
         seq = self.seq + 1
@@ -221,12 +185,16 @@ class SlotWriter:
             _key(self.turn_id, "seq", self.slot),
         ]
         event = dump(token_event(self.slot, seq, text))
-        return keys, [channel(self.turn_id), event, self.ttl, self.attempt, self.lease_ms, seq]
+        return keys, [channel(self.turn_id), event, self.ttl, self.holder, self.lease_ms, seq]
 
     def renew(self) -> bool:
-        """Extend the lease (the heartbeat); False when this attempt no longer holds it."""
+        """Extend the lease (the heartbeat), taking it back if it is gone; False when
+        another attempt holds it or the slot was claimed."""
         lease = _key(self.turn_id, "lease", self.slot)
-        return bool(_call(self.redis, _RENEW_LEASE, [lease], [self.attempt, self.lease_ms]))
+        renewed = _call(self.redis, scripts.RENEW_LEASE, [lease], [self.holder, self.lease_ms])
+        if renewed == -1:
+            return self.restore() > 0
+        return bool(renewed)
 
 
 def begin_attempt(
@@ -238,16 +206,20 @@ def begin_attempt(
     ttl: int,
     max_attempts: int,
     restart: bool = False,
+    lease: str = "",
 ) -> int:
     """Start generating a slot: its attempt number, 0 if it is ended or running elsewhere,
     or minus the attempt number when `max_attempts` is used up. A later attempt, or any
-    `restart` (the database says it started before Redis lost count), publishes `reset`."""
+    `restart` (the database says it started before Redis lost count), publishes `reset`.
+    `lease`: a token unique to this attempt, held as its lease and used as the reset's id
+    (default: the attempt's number, and a fresh id)."""
     keys = [
         _key(turn_id, "final", slot),
         _key(turn_id, "lease", slot),
         _key(turn_id, "attempt", slot),
         buffer_key(turn_id, slot),
         _key(turn_id, "seq", slot),
+        _key(turn_id, "owner", slot),
     ]
     args = [
         channel(turn_id),
@@ -256,25 +228,32 @@ def begin_attempt(
         slot,
         max_attempts,
         "1" if restart else "0",
-        uuid.uuid4().hex,  # tells this reset from any other, even of an attempt numbered alike
+        # The reset's id tells it from any other, even of an attempt numbered alike.
+        lease or uuid.uuid4().hex,
+        lease,
     ]
-    return int(_call(redis, _BEGIN_ATTEMPT, keys, args))
+    return int(_call(redis, scripts.BEGIN_ATTEMPT, keys, args))
+
+
+def new_lease() -> str:
+    """A token unique to one attempt."""
+    return uuid.uuid4().hex
 
 
 def claim_terminal(
-    redis: Redis, turn_id: str, slot: str, ttl: int, attempt: int | None = None
+    redis: Redis, turn_id: str, slot: str, ttl: int, attempt: int | str | None = None
 ) -> bool:
-    """Take the right to end a slot; only one caller ever gets True. With `attempt`, only
-    while that attempt still holds the lease."""
+    """Take the right to end a slot; only one caller ever gets True. With `attempt` (the
+    attempt's lease token, `SlotWriter.holder`), only while that attempt holds the lease."""
     keys = [_key(turn_id, "final", slot), _key(turn_id, "lease", slot)]
-    return bool(_call(redis, _CLAIM, keys, [ttl, "" if attempt is None else attempt]))
+    return bool(_call(redis, scripts.CLAIM, keys, [ttl, "" if attempt is None else attempt]))
 
 
 def emit_terminal(redis: Redis, turn_id: str, event: dict, ttl: int) -> bool:
     """Publish a slot's terminal event unless one was published already; True if this one was."""
     slot = event["slot"]
     keys = [buffer_key(turn_id, slot), _key(turn_id, "final", slot)]
-    return bool(_call(redis, _EMIT_TERMINAL, keys, [channel(turn_id), dump(event), ttl]))
+    return bool(_call(redis, scripts.EMIT_TERMINAL, keys, [channel(turn_id), dump(event), ttl]))
 
 
 @dataclass(frozen=True)
@@ -296,11 +275,38 @@ def slot_state(redis: Redis, turn_id: str, slot: str) -> SlotState:
     return SlotState(int(attempts or 0), bool(leased), bool(claimed))
 
 
+def orphaned_for(redis: Redis, turn_id: str, slot: str, grace_ms: int) -> bool:
+    """Whether watchdogs have seen the slot without its Redis keys for `grace_ms` (call it
+    each time one does): a Redis that restarted empty lost them, and a live generation
+    puts them back within a lease or so."""
+    return bool(_call(redis, scripts.ORPHANED_FOR, [_key(turn_id, "orphan", slot)], [grace_ms]))
+
+
+def redis_started_at(redis: Redis) -> datetime:
+    """When the Redis server last started, by its own clock (UTC)."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.time()
+    pipe.info("server")
+    (seconds, micros), info = pipe.execute()
+    return datetime.fromtimestamp(seconds + micros / 1e6 - info["uptime_in_seconds"], UTC)
+
+
+def claim_requeue(redis: Redis, turn_id: str, slot: str, ttl: int) -> bool:
+    """The right to queue a slot's task once more (its message was lost with Redis)."""
+    return bool(redis.set(_key(turn_id, "requeued", slot), 1, nx=True, ex=ttl))
+
+
+def refill(redis: Redis, turn_id: str, slot: str, events: list[dict], ttl: int) -> bool:
+    """Put `events` in a slot's buffer if it is empty (Redis lost it); True if it was."""
+    args = [ttl, *(dump(e) for e in events)]
+    return bool(_call(redis, scripts.REFILL, [buffer_key(turn_id, slot)], args))
+
+
 def request_restart(redis: Redis, turn_id: str, slot: str, *, wait_ms: int, ttl: int) -> int:
     """Ask for one restart of a slot whose worker was lost: the count of restarts asked so
     far, or -1 while an earlier request is still waiting for a worker."""
     keys = [_key(turn_id, "restart-pending", slot), _key(turn_id, "restarts", slot)]
-    return int(_call(redis, _REQUEST_RESTART, keys, [wait_ms, ttl]))
+    return int(_call(redis, scripts.REQUEST_RESTART, keys, [wait_ms, ttl]))
 
 
 def reopen_slot(redis: Redis, turn_id: str, slot: str, *, ttl: int, max_attempts: int) -> int:
@@ -318,9 +324,10 @@ def reopen_slot(redis: Redis, turn_id: str, slot: str, *, ttl: int, max_attempts
         _key(turn_id, "seq", slot),
         _key(turn_id, "restart-pending", slot),
         _key(turn_id, "restarts", slot),
+        _key(turn_id, "owner", slot),
     ]
     args = [channel(turn_id), ttl, slot, max_attempts, uuid.uuid4().hex]
-    return int(_call(redis, _REOPEN, keys, args))
+    return int(_call(redis, scripts.REOPEN, keys, args))
 
 
 def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:
