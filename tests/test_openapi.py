@@ -51,6 +51,8 @@ FUZZ_CONFIG = {
 # Routes that are not HTTP JSON operations: the page, its static files, the websocket.
 NOT_IN_DOCUMENT = {"/", "/static/<path:filename>", "/ws/turns/<tid>", "/signin/<token>"}
 NOT_IN_DOCUMENT |= {"/admin", "/admin/raters", "/admin/export"}  # pages, like "/"
+# Browser redirects of the OpenID Connect sign-in, not JSON calls (docs/api.md has them).
+NOT_IN_DOCUMENT |= {"/auth/login", "/auth/callback"}
 
 
 @pytest.fixture(autouse=True)
