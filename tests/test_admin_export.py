@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Edit, Feedback, Rating, Skip, Turn
 from tests.admin_helpers import admin_client
 from tests.stored_votes import _close_connections  # noqa: F401
 from tests.synthetic_raters import VOTES, add_crowd
@@ -24,13 +27,29 @@ CASES = [
     (["--format", "raw", "--exclude-flagged"], "format=raw&exclude_flagged=1"),
     (["--trigger", "sampled", "--endpoint", "alpha"], "trigger=sampled&endpoint=alpha"),
     (["--unpaired", "--rater", "honest-2"], "unpaired=1&rater=honest-2"),
+    # With thumbs, edits and skips stored (the crowd fixture adds some), kto and raw carry
+    # lines for them after the votes; --with-edits a pair per edit.
+    (["--format", "kto"], "format=kto"),
+    (["--format", "trl", "--with-edits"], "format=trl&with_edits=1"),
+    (["--format", "raw", "--first-turns"], "format=raw&first_turns=1"),
 ]
 
 
 @pytest.fixture
 def crowd(app):
+    """The generated raters, and a thumbs, an edit and a skip of honest-1's."""
     with app.app_context():
-        add_crowd()
+        raters = add_crowd()
+        turns = db.session.scalars(
+            select(Turn).join(Feedback).where(Feedback.rater_id == raters["honest-1"].id)
+        ).all()
+        rater_id = raters["honest-1"].id
+        db.session.add(Rating(response_id=turns[0].responses[0].id, rater_id=rater_id, rating="up"))
+        db.session.add(
+            Edit(response_id=turns[1].responses[1].id, rater_id=rater_id, content="Fixed.")
+        )
+        db.session.add(Skip(turn_id=turns[2].id, rater_id=rater_id))
+        db.session.commit()
 
 
 def cli_bytes(runner, tmp_path, options: list[str]) -> bytes:
@@ -62,12 +81,12 @@ def test_rater_keeps_one_raters_votes(app, runner, crowd, tmp_path):
 
 
 def test_exclude_flagged_leaves_out_the_flagged_raters(app, runner, crowd, tmp_path):
-    everyone = cli_bytes(runner, tmp_path, ["--format", "raw"]).splitlines()
-    kept = [
-        json.loads(x)
-        for x in cli_bytes(runner, tmp_path, ["--format", "raw", "--exclude-flagged"]).splitlines()
-    ]
-    assert len(everyone) == 5 * VOTES
+    def votes(options: list[str]) -> list[dict]:
+        lines = cli_bytes(runner, tmp_path, ["--format", "raw", *options]).splitlines()
+        return [r for r in map(json.loads, lines) if "record" not in r]  # not thumbs, edits
+
+    assert len(votes([])) == 5 * VOTES
+    kept = votes(["--exclude-flagged"])
     assert len(kept) == 2 * VOTES  # the two honest raters'
     assert {r["prompt"][-1]["content"].split(" of ")[1] for r in kept} == {"honest-1", "honest-2"}
 
@@ -82,6 +101,7 @@ def test_bad_options_are_refused_alike(app, runner, crowd, tmp_path):
             "until",
         ),
         (["--format", "kto", "--unpaired"], "format=kto&unpaired=1", "unpaired"),
+        (["--format", "raw", "--with-edits"], "format=raw&with_edits=1", "with_edits"),
     ):
         result = runner.invoke(args=["preferences", "export", "-o", "-", *options])
         assert result.exit_code == 2, result.output

@@ -82,10 +82,10 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary_file(
         return [{"n": len(written)}]
 
     monkeypatch.setitem(FORMATS, "trl", replace(FORMATS["trl"], records=fail_on_the_third))
-    import app.export
+    import app.export.selection
 
     released = []
-    real_iter_votes = app.export.iter_votes
+    real_iter_votes = app.export.selection.iter_votes
 
     def watched_iter_votes(*args, **kwargs):
         try:
@@ -93,7 +93,8 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary_file(
         finally:
             released.append(True)
 
-    monkeypatch.setattr(app.export, "iter_votes", watched_iter_votes)
+    # Where the export (CLI and admin download alike) reads the votes from.
+    monkeypatch.setattr(app.export.selection, "iter_votes", watched_iter_votes)
     result = runner.invoke(args=["preferences", "export", "-o", str(out)])
 
     assert result.exit_code != 0

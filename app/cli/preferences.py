@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,23 +144,27 @@ def export_command(
     """
     # Imported when the command runs, not with the module: every web and worker process
     # builds the CLI, and none of them needs the export, NumPy or matplotlib.
-    from app.export import count_votes, export, iter_votes
+    from app.export import count_votes
     from app.export.output import open_output
-    from app.export.selection import ExportOptionError, ExportOptions, resolve
-    from app.export.signal import PAIRWISE, only_first_turns, write_signal
+    from app.export.selection import ExportOptionError, ExportOptions, resolve, write_export
     from app.process.sigterm import exit_on_sigterm
 
     options = ExportOptions(
-        format_name, since, until, endpoint, trigger, rater, exclude_flagged, unpaired
+        format_name,
+        since,
+        until,
+        endpoint,
+        trigger,
+        rater,
+        exclude_flagged,
+        unpaired,
+        with_edits,
+        first_turns,
     )
     try:
         fmt, vote_filter = resolve(options)
     except ExportOptionError as problem:
         raise click.BadParameter(problem.message, param_hint=problem.option) from None
-    if with_edits and fmt.name not in PAIRWISE:
-        raise click.BadParameter(
-            f"only applies to --format {', '.join(PAIRWISE)}", param_hint="--with-edits"
-        )
     if output != "-" and not Path(output).resolve().parent.is_dir():
         raise click.BadParameter(f"folder of {output!r} does not exist", param_hint="--output")
 
@@ -171,20 +173,14 @@ def export_command(
         from tqdm import tqdm
 
         bar = tqdm(total=count_votes(vote_filter), unit=" votes", file=sys.stderr, desc="export")
-    votes = iter_votes(vote_filter, everything=fmt.everything)
     try:
-        # closing(): a failed export releases its database cursor at once, not whenever the
-        # garbage collector finds the suspended generator.
-        with exit_on_sigterm(), closing(votes), open_output(output, sys.stdout.buffer) as out:
-            left_out: Counter[str] = Counter()
-            chosen = only_first_turns(votes, left_out) if first_turns else votes
-            summary = export(fmt, chosen, out, progress=bar.update if bar else None)
-            extra = write_signal(
-                fmt, vote_filter, out, with_edits=with_edits, first_turns=first_turns
-            )
+        with exit_on_sigterm(), open_output(output, sys.stdout.buffer) as out:
+            progress = bar.update if bar else None
+            result = write_export(fmt, vote_filter, options, out, progress)
     finally:
         if bar is not None:
             bar.close()
+    summary, left_out, extra = result.summary, result.left_out, result.extra
     click.echo(summary.line(output), err=True)
     if left_out:
         click.echo(f"Left out {left_out['later turn']:,} votes on later turns.", err=True)

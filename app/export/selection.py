@@ -4,14 +4,20 @@ same options give the same bytes from both."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 from flask import current_app
 
 from app import vocabulary
+from app.export import ExportSummary, export
 from app.export.formats import FORMATS, Format
-from app.export.query import VoteFilter
+from app.export.query import VoteFilter, iter_votes
+from app.export.signal import PAIRWISE, only_first_turns, write_signal
 from app.raters import find_rater
 
 # The triggers a vote's turn can have (a single turn takes no vote).
@@ -38,6 +44,18 @@ class ExportOptions:
     rater: str | None = None  # a rater's name
     exclude_flagged: bool = False
     unpaired: bool = False
+    with_edits: bool = False  # also a pair per corrected answer (pairwise formats)
+    first_turns: bool = False  # only votes (and thumbs, edits) on first messages
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: the votes' summary, votes left out as later turns, and the
+    thumbs, edit and skip lines written after them."""
+
+    summary: ExportSummary
+    left_out: Counter[str]
+    extra: Counter[str]
 
 
 def flagged_raters() -> frozenset[str]:
@@ -59,6 +77,8 @@ def resolve(options: ExportOptions) -> tuple[Format, VoteFilter]:
         format_name = "kto"
     if options.trigger is not None and options.trigger not in TRIGGERS:
         raise ExportOptionError("--trigger", f"must be one of {', '.join(TRIGGERS)}")
+    if options.with_edits and format_name not in PAIRWISE:
+        raise ExportOptionError("--with-edits", f"only applies to --format {', '.join(PAIRWISE)}")
     if options.since and options.until and options.since >= options.until:
         raise ExportOptionError("--until", "must be later than --since")
     rater_id = None
@@ -79,3 +99,25 @@ def resolve(options: ExportOptions) -> tuple[Format, VoteFilter]:
         exclude_raters=excluded,
     )
     return FORMATS[format_name], vote_filter
+
+
+def write_export(
+    fmt: Format,
+    vote_filter: VoteFilter,
+    options: ExportOptions,
+    out: BinaryIO,
+    progress: Callable[[int], object] | None = None,
+) -> ExportResult:
+    """Write the export `resolve(options)` gave to `out`: the votes, then the thumbs, edits
+    and skips the format carries. The CLI and the admin download both write through here."""
+    votes = iter_votes(vote_filter, everything=fmt.everything)
+    left_out: Counter[str] = Counter()
+    # closing(): a failed export releases its database cursor at once, not whenever the
+    # garbage collector finds the suspended generator.
+    with closing(votes):
+        chosen = only_first_turns(votes, left_out) if options.first_turns else votes
+        summary = export(fmt, chosen, out, progress=progress)
+    extra = write_signal(
+        fmt, vote_filter, out, with_edits=options.with_edits, first_turns=options.first_turns
+    )
+    return ExportResult(summary, left_out, Counter(extra))

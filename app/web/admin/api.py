@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import tempfile
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import BinaryIO, cast
 
 from flask import current_app, jsonify, send_file
 
 from app.errors import ApiError
-from app.export import export, iter_votes
-from app.export.selection import ExportOptionError, ExportOptions, resolve
+from app.export.selection import ExportOptionError, ExportOptions, resolve, write_export
 from app.web.admin import admin_required, bp
 from app.web.admin import params as p
 
@@ -60,6 +58,8 @@ def export_options() -> ExportOptions:
         rater=p.text("rater"),
         exclude_flagged=p.flag("exclude_flagged"),
         unpaired=p.flag("unpaired"),
+        with_edits=p.flag("with_edits"),
+        first_turns=p.flag("first_turns"),
     )
 
 
@@ -68,15 +68,15 @@ def export_options() -> ExportOptions:
 def export_download():
     """The export file as a download: the bytes `flask preferences export` writes."""
     try:
-        fmt, vote_filter = resolve(export_options())
+        options = export_options()
+        fmt, vote_filter = resolve(options)
     except ExportOptionError as problem:
         name = problem.option.removeprefix("--").replace("-", "_")
         raise ApiError(422, "invalid_value", f"{name}: {problem.message}") from None
     # No context manager: send_file closes the file once the response is sent.
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
-    votes = iter_votes(vote_filter, everything=fmt.everything)
-    with closing(votes):
-        summary = export(fmt, votes, cast(BinaryIO, spool))  # a binary file, as typeshed says not
+    # A binary file, though typeshed does not call SpooledTemporaryFile one.
+    summary = write_export(fmt, vote_filter, options, cast(BinaryIO, spool)).summary
     spool.seek(0)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"duet-{fmt.name}-{stamp}.jsonl"

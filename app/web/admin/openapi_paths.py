@@ -73,6 +73,8 @@ def admin_paths() -> dict[str, Any]:
         _query("rater", "only the votes of the rater with this name", {"type": "string"}),
         _query("exclude_flagged", "leave out the votes of flagged raters", _FLAG),
         _query("unpaired", "with format trl: the same as kto", _FLAG),
+        _query("with_edits", "with trl, openai or sharegpt: also a pair per edit", _FLAG),
+        _query("first_turns", "only votes, thumbs and edits on first messages", _FLAG),
     ]
     return {
         "/api/admin/leaderboard": _get(
