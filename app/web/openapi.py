@@ -248,6 +248,18 @@ def _schemas(config: Any) -> dict[str, Any]:
                 }
             }
         ),
+        "ConversationRename": _obj(
+            {
+                "title": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": NOT_BLANK_NO_NUL,
+                    "description": "the new title; runs of white space become one space",
+                }
+            },
+            ["title"],
+        ),
         "NewTurn": _obj(
             {
                 "content": {
@@ -315,14 +327,14 @@ _ERRORS = {
     "404": "`not_found`: unknown, or another rater's, conversation or turn",
     "409": "wrong state: `not_paired`, `not_finished`, `already_rated`, `already_paired`, "
     "`conflict`, `already_skipped`, `not_rated`, `edit_window_closed`, `nothing_to_retry`, "
-    "`still_stopping`",
+    "`still_stopping`, `conversation_busy`",
     "413": "`too_large` (body over MAX_CONTENT_LENGTH), `content_too_long`, "
-    "`system_prompt_too_long`, `reason_too_long`",
+    "`system_prompt_too_long`, `reason_too_long`, `title_too_long`, `q_too_long`",
     "415": "`not_json`: a non-empty body without `Content-Type: application/json`",
     "422": "a missing or invalid value (wrong type, blank message, unknown mode or choice, "
     "text with NUL or an unpaired surrogate): `invalid_content`, `invalid_mode`, "
     "`invalid_choice`, `invalid_system_prompt`, `invalid_reason`, `invalid_rating`, "
-    "`invalid_tags`",
+    "`invalid_tags`, `invalid_title`, `invalid_q`",
     "429": "`rate_limited`: too many requests; wait and retry",
     "503": "`unavailable`: the database or Redis is unreachable",
 }
@@ -411,9 +423,19 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listConversations",
                 "tags": ["conversations"],
                 "summary": "This rater's conversations, newest first",
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": False,
+                        "description": "only those whose title, messages or answers contain "
+                        "this text, case-insensitively",
+                        "schema": {"type": "string", "maxLength": 200, "pattern": NO_NUL},
+                    }
+                ],
                 "responses": {
                     "200": _json(_ref("ConversationList"), "the conversations"),
-                    **_errors("401", "429", "503"),
+                    **_errors("401", "413", "422", "429", "503"),
                 },
             },
             "post": {
@@ -449,6 +471,25 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Conversation"), "the conversation"),
                     **_errors("401", "404", "429", "503"),
+                },
+            },
+            "patch": {
+                "operationId": "renameConversation",
+                "tags": ["conversations"],
+                "summary": "Give a conversation another title",
+                "requestBody": _body("ConversationRename", required=True),
+                "responses": {
+                    "200": _json(_ref("ConversationSummary"), "renamed"),
+                    **_errors(*_POST_ERRORS, "404", "422"),
+                },
+            },
+            "delete": {
+                "operationId": "deleteConversation",
+                "tags": ["conversations"],
+                "summary": "Delete a conversation with its turns, votes, ratings, edits and skips",
+                "responses": {
+                    "204": {"description": "deleted"},
+                    **_errors("401", "404", "409", "429", "503"),
                 },
             },
         },
