@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from app.export.formats import FORMATS
+from app.vocabulary import TRIGGERS
 
 preferences = AppGroup(
     "preferences",
@@ -63,7 +64,7 @@ ISO_TIME = IsoTime()
 @click.option("--endpoint", metavar="NAME", help="Only votes where either response came from NAME.")
 @click.option(
     "--trigger",
-    type=click.Choice(["sampled", "requested", "reroll"]),
+    type=click.Choice([t for t in TRIGGERS if t != "single"]),  # a single turn takes no vote
     help="Only votes on turns paired this way.",
 )
 @click.option("--rater", metavar="NAME", help="Only the votes of the rater called NAME.")
