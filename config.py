@@ -156,7 +156,41 @@ def model_endpoints() -> list[dict]:
             raise ConfigError(f"{where}.params must be an object")
         if e.get("api_key") is not None and not isinstance(e["api_key"], str):
             raise ConfigError(f"{where}.api_key must be a string")
+    check_pairing_policy(endpoints)
     return endpoints
+
+
+def check_pairing_policy(endpoints: list[dict]) -> None:
+    """Each endpoint's `weight` is a number > 0, and its `opponents` name other configured
+    endpoints that accept it back (app/chat/pairing.py reads both)."""
+    by_name = {e["name"]: e for e in endpoints}
+    for i, e in enumerate(endpoints):
+        where = f"MODEL_ENDPOINTS[{i}]"
+        weight = e.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ConfigError(f"{where}.weight must be a number, got {weight!r}")
+        if not (0 < weight < float("inf")):
+            raise ConfigError(f"{where}.weight must be greater than 0, got {weight}")
+        opponents = e.get("opponents")
+        if opponents is None:
+            continue
+        if not isinstance(opponents, list) or not opponents:
+            raise ConfigError(
+                f"{where}.opponents must be a non-empty list of endpoint names "
+                "(leave it out to pair this endpoint with any other)"
+            )
+        for name in opponents:
+            other = by_name.get(name) if isinstance(name, str) else None
+            if other is None:
+                known = ", ".join(repr(n) for n in by_name)
+                raise ConfigError(f"{where}.opponents names {name!r}; the endpoints are {known}")
+            if other is e:
+                raise ConfigError(f"{where}.opponents names the endpoint itself")
+            if other.get("opponents") is not None and e["name"] not in other["opponents"]:
+                raise ConfigError(
+                    f"{where}.opponents names {name!r}, whose own opponents leave "
+                    f"{e['name']!r} out: they could never be paired"
+                )
 
 
 def _dev_secret_key(instance: Path) -> str:
@@ -207,6 +241,9 @@ class Config:
     )
     # A vote's reason and tags stay editable this long after it was cast (choose, then say why).
     FEEDBACK_EDIT_SECONDS = _int("FEEDBACK_EDIT_SECONDS", 900, low=0)
+    # A campaign item handed to a rater who has not voted on it (nor skipped it) this many
+    # seconds later goes back to the pool; a vote after that counts only if a place is free.
+    CAMPAIGN_ASSIGNMENT_TIMEOUT = _int("CAMPAIGN_ASSIGNMENT_TIMEOUT", 1800)
     # Longest corrected answer (POST /api/responses/<rid>/edit).
     MAX_EDIT_CHARS = _int("MAX_EDIT_CHARS", 32_000)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 256 * 1024)
@@ -353,6 +390,8 @@ class Config:
         check_auth(settings)
         if "MODEL_ENDPOINTS" not in settings:
             settings["MODEL_ENDPOINTS"] = model_endpoints()
+        else:  # given directly (tests, an embedding app): the policy is checked all the same
+            check_pairing_policy(settings["MODEL_ENDPOINTS"])
 
 
 AUTH_MODES = ("anonymous", "invite", "oidc")

@@ -11,7 +11,7 @@ SLOTS = ("a", "b")
 # How a new message asks to be answered: `auto` pairs at PREFERENCE_SAMPLE_RATE.
 MODES = ("auto", "single", "pair")
 # Why a turn has one or two responses.
-TRIGGERS = ("single", "sampled", "requested", "reroll")
+TRIGGERS = ("single", "sampled", "requested", "reroll", "campaign")
 # Response.status: "streaming" from the moment it is queued until exactly one terminal
 # status replaces it.
 STREAMING, DONE, ERROR, CANCELLED = "streaming", "done", "error", "cancelled"

@@ -27,6 +27,7 @@ from app.streaming import protocol
 from app.streaming.enqueue import GENERATE_TASK
 from app.streaming.fanout import Fanout
 from config import Config, normalise_database_url
+from tests.campaign_helpers import campaign_app  # noqa: F401 (the campaign tests' fixture)
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
 from tests.stack import ROOT, start_private_redis, start_web, start_worker

@@ -85,14 +85,18 @@ def test_planning_never_changes_the_configured_endpoints():
     rng = random.Random(5)
     for plan in plan_pair(endpoints, ALTERNATE, rng) + plan_pair(endpoints[:1], ALTERNATE, rng):
         plan.params["temperature"] = 99
-    plan_single(endpoints).params["temperature"] = 99
+    plan_single(endpoints, rng).params["temperature"] = 99
     assert endpoints == before
 
 
-def test_a_single_turn_uses_the_first_endpoint_and_its_params():
-    plan = plan_single([BETA, ALPHA])
-    assert (plan.endpoint_name, plan.params) == ("beta", {"temperature": 0.9})
-    assert plan_single([GAMMA]).params == {}
+def test_a_single_turn_uses_its_drawn_endpoints_params():
+    """Which endpoint is drawn: tests/test_pairing_policy.py (by weight, not the first)."""
+    rng = random.Random(3)
+    for _ in range(20):
+        plan = plan_single([BETA, ALPHA], rng)
+        expected = {"beta": BETA, "alpha": ALPHA}[plan.endpoint_name]["params"]
+        assert plan.params == expected
+    assert plan_single([GAMMA], rng).params == {}
 
 
 def test_reroll_challenger_is_another_endpoint_when_there_is_one():

@@ -1,9 +1,13 @@
-"""Looking up a rater's own conversations and turns; anything else does not exist."""
+"""Looking up a rater's own conversations and turns; anything else does not exist.
+
+A campaign item's turn is owned by the campaigns' system rater and shared: each rater the
+item was handed to may open it, stream it and vote on it (app/campaigns/assignment.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import defer, joinedload, selectinload
 
+from app.campaigns.assignment import was_handed
 from app.errors import not_found
 from app.extensions import db
 from app.models import Conversation, Turn
@@ -14,7 +18,7 @@ from app.models import Conversation, Turn
 # conversation's contexts add up to megabytes of JSON.
 _WHOLE_CONVERSATION = [
     selectinload(Conversation.turns).options(
-        defer(Turn.context), selectinload(Turn.responses), selectinload(Turn.feedback)
+        defer(Turn.context), selectinload(Turn.responses), selectinload(Turn.votes)
     )
 ]
 # A turn comes with its conversation (whose rater owns it) and its responses, which every
@@ -23,11 +27,14 @@ _TURN_WITH_OWNER = [joinedload(Turn.conversation), joinedload(Turn.responses)]
 
 
 def find_turn(turn_id: str, rater_id: str | None) -> Turn | None:
-    """The turn with `turn_id` if it belongs to `rater_id`, else None."""
+    """The turn with `turn_id` if it belongs to `rater_id`, or is a campaign item's turn
+    handed to `rater_id`; else None."""
     if not rater_id or len(turn_id) > 64 or "\x00" in turn_id:  # PostgreSQL refuses NUL
         return None
     turn = db.session.get(Turn, turn_id, options=_TURN_WITH_OWNER)
-    if turn is None or turn.conversation.rater_id != rater_id:
+    if turn is None:
+        return None
+    if turn.conversation.rater_id != rater_id and not was_handed(turn.id, rater_id):
         return None
     return turn
 

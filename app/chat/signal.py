@@ -112,7 +112,7 @@ def skip_turn(turn: Turn, rater_id: str, reason: str | None) -> Skip:
     if not turn.paired:
         raise ApiError(409, "not_paired", "Only a turn with two answers can be skipped.")
     db.session.refresh(turn)
-    if turn.feedback is not None:
+    if turn.vote_of(rater_id) is not None:  # a campaign turn's other raters' votes do not count
         raise ApiError(409, "already_rated", "This turn has a vote already; it cannot be skipped.")
     skip = Skip(turn_id=turn.id, rater_id=rater_id, reason=reason)
     db.session.add(skip)
@@ -124,8 +124,8 @@ def update_feedback(turn: Turn, rater_id: str, reason: object, tags: object) -> 
     """Change the reason and tags of the rater's own vote, within FEEDBACK_EDIT_SECONDS of
     casting it (choose first, then say why). UNCHANGED leaves a field as it was."""
     db.session.refresh(turn)
-    vote = turn.feedback
-    if vote is None or vote.rater_id != rater_id:
+    vote = turn.vote_of(rater_id)
+    if vote is None:
         raise ApiError(409, "not_rated", "You have not voted on this turn.")
     window = current_app.config["FEEDBACK_EDIT_SECONDS"]
     if utcnow() - _aware(vote.created_at) > timedelta(seconds=window):

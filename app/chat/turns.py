@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from app.campaigns.assignment import admit_vote, is_campaign_turn
 from app.chat import pairing
 from app.chat.prompt import build_context, read_history
 from app.errors import ApiError
@@ -32,7 +33,8 @@ _rng = random.SystemRandom()
 Admit = Callable[[list[Response]], None]
 
 
-def _response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
+def new_response(turn: Turn, slot: str, plan: pairing.SlotPlan) -> Response:
+    """An unsaved response of `turn` in `slot`, generated as `plan` says."""
     limit = current_app.config["MAX_TOKENS"]
     return Response(
         id=new_id(),  # known before the insert, so a cap can count it first
@@ -73,10 +75,10 @@ def start_turn(
         context=build_context(conversation, content, config["MAX_CONTEXT_CHARS"], history),
     )
     if trigger == "single":
-        plans = [pairing.plan_single(endpoints)]
+        plans = [pairing.plan_single(endpoints, _rng)]
     else:
         plans = pairing.plan_pair(endpoints, config["ALTERNATE_PARAMS"], _rng)
-    responses = [_response(turn, slot, plan) for slot, plan in zip("ab", plans, strict=False)]
+    responses = [new_response(turn, slot, plan) for slot, plan in zip("ab", plans, strict=False)]
     if admit is not None:
         admit(responses)
     previous_title, first = conversation.title, turn.position == 0
@@ -117,7 +119,7 @@ def reroll_turn(turn: Turn, admit: Admit | None = None) -> Turn:
         config["ALTERNATE_PARAMS"],
         _rng,
     )
-    challenger = _response(turn, "b", plan)
+    challenger = new_response(turn, "b", plan)
     if admit is not None:
         admit([challenger])
     previous_trigger, turn.trigger = turn.trigger, "reroll"
@@ -136,6 +138,10 @@ def reroll_turn(turn: Turn, admit: Admit | None = None) -> Turn:
 
 def cancel_turn(turn: Turn) -> list[str]:
     """Stop every slot still streaming; returns the slots this call stopped."""
+    if is_campaign_turn(turn.id):
+        raise ApiError(
+            409, "shared_turn", "This pair is shared by a campaign's raters; it cannot be stopped."
+        )
     return [
         response.slot
         for response in list(turn.responses)
@@ -158,7 +164,8 @@ def record_feedback(
                 "not_finished",
                 f"Response {response.slot.upper()} {state}; it cannot be rated.",
             )
-    if turn.feedback is not None:
+    # A campaign item's turn takes a vote from each rater it was handed to; a chat turn one.
+    if not admit_vote(turn.id, rater_id) and turn.votes:
         raise ApiError(409, "already_rated", "This turn has been rated already.")
     feedback = Feedback(turn=turn, choice=choice, reason=reason, tags=tags or [], rater_id=rater_id)
     db.session.add(feedback)

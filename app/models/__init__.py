@@ -1,7 +1,8 @@
 """Duet's tables: raters and invites; conversations, turns, responses and feedback; ratings,
-edits and skips."""
+edits and skips; campaigns, their items and assignments."""
 
 from app.models.base import new_id, utcnow
+from app.models.campaigns import CAMPAIGN_OWNER_ID, Assignment, Campaign, CampaignItem
 from app.models.chat import Conversation, Feedback, Response, Turn
 from app.models.raters import Invite, Rater
 from app.models.signal import Edit, Rating, Skip
@@ -16,6 +17,7 @@ from app.vocabulary import (  # the values the columns take, importable from her
 )
 
 __all__ = [
+    "CAMPAIGN_OWNER_ID",
     "CANCELLED",
     "CHOICES",
     "DONE",
@@ -23,6 +25,9 @@ __all__ = [
     "STREAMING",
     "TERMINAL_STATUSES",
     "TRIGGERS",
+    "Assignment",
+    "Campaign",
+    "CampaignItem",
     "Conversation",
     "Edit",
     "Feedback",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model, db
@@ -50,8 +50,9 @@ class Turn(Model):
     responses: Mapped[list[Response]] = relationship(
         back_populates="turn", order_by="Response.slot", cascade="all, delete-orphan"
     )
-    feedback: Mapped[Feedback | None] = relationship(
-        back_populates="turn", cascade="all, delete-orphan"
+    # A chat turn takes one vote, its owner's; a campaign item's turn one per rater.
+    votes: Mapped[list[Feedback]] = relationship(
+        back_populates="turn", order_by="Feedback.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -62,6 +63,19 @@ class Turn(Model):
     def response(self, slot: str) -> Response | None:
         """The response in `slot`, if any."""
         return next((r for r in self.responses if r.slot == slot), None)
+
+    @property
+    def feedback(self) -> Feedback | None:
+        """The vote on a chat turn (its owner's); of a campaign turn, the first one."""
+        return self.votes[0] if self.votes else None
+
+    @feedback.setter
+    def feedback(self, vote: Feedback | None) -> None:
+        self.votes = [] if vote is None else [vote]
+
+    def vote_of(self, rater_id: str) -> Feedback | None:
+        """`rater_id`'s vote on this turn, if any."""
+        return next((v for v in self.votes if v.rater_id == rater_id), None)
 
 
 class Response(Model):
@@ -99,11 +113,12 @@ class Feedback(Model):
     """A rater's vote on a paired turn: which response is better, and why."""
 
     __tablename__ = "feedback"
+    # One vote per rater and turn (a chat turn's one rater is its owner: one vote); the
+    # index also finds a turn's votes.
+    __table_args__ = (Index("ix_feedback_turn_id_rater_id", "turn_id", "rater_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    turn_id: Mapped[str] = mapped_column(
-        ForeignKey("turns.id", ondelete="CASCADE"), unique=True, index=True
-    )
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
     choice: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     # Each from REASON_TAGS; the reason and tags stay editable for FEEDBACK_EDIT_SECONDS.
@@ -113,4 +128,4 @@ class Feedback(Model):
         db.DateTime(timezone=True), default=utcnow, index=True
     )
 
-    turn: Mapped[Turn] = relationship(back_populates="feedback")
+    turn: Mapped[Turn] = relationship(back_populates="votes")

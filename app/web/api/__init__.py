@@ -1,4 +1,4 @@
-"""The JSON HTTP API: conversations, turns, feedback."""
+"""The JSON HTTP API: conversations, turns, feedback, campaigns."""
 
 from flask import Blueprint, current_app
 
@@ -25,4 +25,10 @@ def generation_limit(view):
     return per_address(per_client(view))
 
 
-from app.web.api import conversations, responses, turn_signal, turns  # noqa: E402,F401  (routes register on bp)
+from app.web.api import (  # noqa: E402,F401  (routes register on bp)
+    campaigns,
+    conversations,
+    responses,
+    turn_signal,
+    turns,
+)
