@@ -84,6 +84,12 @@ ISO_TIME = IsoTime()
     is_flag=True,
     help="Only first exchanges, no earlier turns in the prompt (OpenAI's DPO trains on those).",
 )
+@click.option("--campaign", metavar="NAME", help="Only votes on the items of the campaign NAME.")
+@click.option(
+    "--aggregate",
+    type=click.Choice(["majority"]),
+    help="One pair per rated turn (campaign item), by a strict majority of its votes.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def export_command(
     format_name: str,
@@ -97,6 +103,8 @@ def export_command(
     unpaired: bool,
     with_edits: bool,
     first_turns: bool,
+    campaign: str | None,
+    aggregate: str | None,
     quiet: bool,
 ) -> None:
     """Write the votes as JSON lines, one training record a line.
@@ -134,6 +142,9 @@ def export_command(
 
     --rater NAME keeps one rater's votes; --exclude-flagged leaves out the votes
     of every rater `flask preferences raters` flags (noise: always A, too fast...).
+    --campaign NAME keeps the votes on that campaign's items; --aggregate majority
+    makes one vote of each item's votes: the choice of more than half of them (a
+    split, with no such choice, is left out and counted; not with raw).
 
     Times are ISO 8601 (2026-11-01, 2026-11-01T09:30+01:00), UTC unless an offset
     is given; --since is inclusive, --until exclusive. A summary of what was written
@@ -161,6 +172,8 @@ def export_command(
         unpaired,
         with_edits,
         first_turns,
+        campaign,
+        aggregate,
     )
     try:
         fmt, vote_filter = resolve(options)

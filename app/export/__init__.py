@@ -10,6 +10,7 @@ from typing import BinaryIO
 import orjson
 
 from app.export.formats import FAILED, FORMATS, Format
+from app.export.majority import SPLIT
 from app.export.query import Vote, VoteFilter, count_votes, iter_votes
 from app.vocabulary import BOTH_BAD, TIE
 
@@ -32,6 +33,7 @@ _REASONS = {
     TIE: ("tie", "ties"),
     BOTH_BAD: ("both-bad", "both-bad"),
     FAILED: ("with a failed response", "with a failed response"),
+    SPLIT: ("split (no majority)", "split (no majority)"),
 }
 
 
@@ -53,7 +55,7 @@ class ExportSummary:
         total = sum(self.skipped.values())
         reasons = ", ".join(
             f"{n:,} {_REASONS[reason][n != 1]}"
-            for reason in (TIE, BOTH_BAD, FAILED)
+            for reason in (TIE, BOTH_BAD, FAILED, SPLIT)
             if (n := self.skipped[reason])
         )
         left_out = f"skipped {total:,} votes ({reasons})" if total else "skipped none"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.export.majority import SPLIT
 from app.export.query import RESPONSE_COLUMNS, Vote
 from app.models.base import as_utc
 from app.vocabulary import BOTH_BAD, CHOICES, DONE, TIE
@@ -38,6 +39,8 @@ class Format:
         """Why this format leaves `vote` out, or None to export it."""
         if self.needs_done and not (vote.a_status == DONE and vote.b_status == DONE):
             return FAILED
+        if vote.choice == SPLIT:  # --aggregate majority: no choice had a majority
+            return SPLIT
         if vote.choice not in self.choices:
             return TIE if vote.choice == "tie" else BOTH_BAD
         return None

@@ -11,8 +11,9 @@ from typing import Any, TypeAlias
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from app.export.majority import by_majority, decide
 from app.extensions import db
-from app.models import Conversation, Feedback, Response, Turn
+from app.models import CampaignItem, Conversation, Feedback, Response, Turn
 
 BATCH_SIZE = 1000
 # One vote as iter_votes yields it: a named tuple of the selected columns, by their labels.
@@ -47,6 +48,8 @@ class VoteFilter:
     rater_id: str | None = None  # only this rater's votes
     # Votes of these raters are left out (`--exclude-flagged`: the raters with a flag).
     exclude_raters: frozenset[str] = frozenset()
+    campaign_id: str | None = None  # only votes on this campaign's items
+    majority: bool = False  # one vote per turn, its majority's (app/export/majority.py)
 
 
 def _slot(name: str):
@@ -75,6 +78,11 @@ def _joined(stmt: Select, vote_filter: VoteFilter, ra, rb, conversation: bool = 
         stmt = stmt.where(Feedback.rater_id == vote_filter.rater_id)
     if vote_filter.exclude_raters:
         stmt = stmt.where(Feedback.rater_id.not_in(sorted(vote_filter.exclude_raters)))
+    if vote_filter.campaign_id is not None:
+        items = select(CampaignItem.turn_id).where(
+            CampaignItem.campaign_id == vote_filter.campaign_id
+        )
+        stmt = stmt.where(Turn.id.in_(items))
     return stmt
 
 
@@ -90,6 +98,7 @@ def _columns(ra, rb, everything: bool) -> list:
     if not everything:
         return [
             Feedback.choice,
+            Turn.id.label("turn_id"),
             Turn.context,
             ra.status.label("a_status"),
             ra.content.label("a_content"),
@@ -125,6 +134,8 @@ def iter_votes(
     stays flat however many votes there are. With `everything` False a row holds only
     the choice, the context and each response's status and content.
     """
+    # Read before the votes' cursor opens: one query at a time on the connection.
+    decided = majority_choices(vote_filter) if vote_filter.majority else None
     ra, rb = _slot("a"), _slot("b")
     stmt = _joined(select(*_columns(ra, rb, everything)), vote_filter, ra, rb, everything)
     stmt = stmt.order_by(Feedback.created_at, Feedback.id)
@@ -134,7 +145,18 @@ def iter_votes(
     # A named tuple, not SQLAlchemy's Row: reading a field by name off a Row costs about
     # 0.4 us (a __getattr__ fallback), and a vote's records read seven or more of them.
     vote = namedtuple("Vote", result.keys())  # type: ignore[misc]  # fields known at run time
+    rows = map(vote._make, result)
+    if decided is not None:
+        rows = by_majority(rows, decided)
     try:
-        yield from map(vote._make, result)
+        yield from rows
     finally:
         result.close()
+
+
+def majority_choices(vote_filter: VoteFilter) -> dict[str, str]:
+    """Per turn with a selected vote: the choice of a strict majority of them, or SPLIT."""
+    ra, rb = _slot("a"), _slot("b")
+    tally = select(Feedback.turn_id, Feedback.choice, func.count(Feedback.id))
+    stmt = _joined(tally, vote_filter, ra, rb).group_by(Feedback.turn_id, Feedback.choice)
+    return decide(db.session.execute(stmt).all())

@@ -12,12 +12,16 @@ from datetime import datetime
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import select
 
 from app import vocabulary
 from app.export import ExportSummary, export
 from app.export.formats import FORMATS, Format
+from app.export.majority import MAJORITY
 from app.export.query import VoteFilter, iter_votes
 from app.export.signal import PAIRWISE, only_first_turns, write_signal
+from app.extensions import db
+from app.models import Campaign
 from app.raters import find_rater
 
 # The triggers a vote's turn can have (a single turn takes no vote).
@@ -46,6 +50,8 @@ class ExportOptions:
     unpaired: bool = False
     with_edits: bool = False  # also a pair per corrected answer (pairwise formats)
     first_turns: bool = False  # only votes (and thumbs, edits) on first messages
+    campaign: str | None = None  # a campaign's name: only votes on its items
+    aggregate: str | None = None  # "majority": one vote per item (app/export/majority.py)
 
 
 @dataclass
@@ -89,6 +95,18 @@ def resolve(options: ExportOptions) -> tuple[Format, VoteFilter]:
                 "--rater", f"no rater is called {options.rater!r} (`flask raters list`)"
             )
         rater_id = rater.id
+    campaign_id = None
+    if options.campaign is not None:
+        named = select(Campaign.id).where(Campaign.name == options.campaign)
+        campaign_id = db.session.scalar(named)
+        if campaign_id is None:
+            raise ExportOptionError(
+                "--campaign", f"no campaign is called {options.campaign!r} (`flask campaigns list`)"
+            )
+    if options.aggregate not in (None, MAJORITY):
+        raise ExportOptionError("--aggregate", f"must be {MAJORITY}")
+    if options.aggregate and format_name == "raw":
+        raise ExportOptionError("--aggregate", "raw keeps every vote; use another --format")
     excluded = flagged_raters() if options.exclude_flagged else frozenset()
     vote_filter = VoteFilter(
         since=options.since,
@@ -97,6 +115,8 @@ def resolve(options: ExportOptions) -> tuple[Format, VoteFilter]:
         trigger=options.trigger,
         rater_id=rater_id,
         exclude_raters=excluded,
+        campaign_id=campaign_id,
+        majority=options.aggregate == MAJORITY,
     )
     return FORMATS[format_name], vote_filter
 
