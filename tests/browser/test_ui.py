@@ -1,7 +1,8 @@
 """The chat page in a real browser (Chromium via Playwright) against the real stack.
 
 What the user sees and does: two answers streaming side by side, the vote, re-roll, stop,
-reload, hostile model output, a dropped websocket, and the layout on a phone.
+reload, hostile model output and a dropped websocket. The layout on a phone is in
+test_ui_phone.py; rating (thumbs, edits, reasons, retry, skip) in test_ui_rating.py.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - only without the dev requirements
 
 from app import vocabulary
 from app.vocabulary import CHOICES
-from tests.browser.conftest import DESKTOP, MOBILE, endpoint_of
+from tests.browser.conftest import endpoint_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.timeout(120)]
 
@@ -108,7 +109,9 @@ def test_a_pair_streams_live_side_by_side_and_takes_a_vote(duet, expected, artif
 
     _vote(duet, tid, "b", reason="B kept it short")
 
-    expect(duet.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: B is better")
+    expect(duet.turn(tid).locator(".vote-result")).to_have_text(
+        f"You preferred B: {names['b']} over {names['a']}"
+    )
     expect(duet.turn(tid).locator('.vote button[data-choice="b"]')).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -173,7 +176,9 @@ def test_a_reroll_turns_a_single_answer_into_a_pair(duet, expected):
 
     _vote(duet, tid, "tie")
 
-    expect(duet.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: Tie")
+    expect(duet.turn(tid).locator(".vote-result")).to_have_text(
+        f"You called it a tie: {endpoint_of(original)} and {endpoint_of(challenger)}"
+    )
     saved = duet.api_turn(tid, cid)
     assert saved["paired"] is True and saved["trigger"] == "reroll"
     assert saved["feedback"]["choice"] == "tie"
@@ -249,7 +254,12 @@ def test_a_reload_shows_the_conversation_votes_and_models_again(duet, new_duet, 
         assert text == expected(first if t == tid1 else second, text)
         expect(duet.pane(t, s)).to_have_attribute("data-status", "done")
         expect(duet.pane(t, s).locator(".pane-body")).not_to_be_empty()
-    expect(duet.turn(tid1).locator(".vote-result")).to_have_text("Vote recorded: A is better")
+    # The conversation moved on: the vote is folded to one line that names the models.
+    names = [m.split(":")[1].split("·")[0].strip() for m in models]
+    summary = duet.turn(tid1).locator(".vote-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_have_text(f"You preferred A: {names[0]} over {names[1]}")
+    expect(duet.turn(tid1).locator(".vote-buttons")).to_be_hidden()
     expect(duet.turn(tid1).locator('.vote button[data-choice="a"]')).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -369,53 +379,3 @@ def test_a_dropped_socket_resumes_from_the_last_seq(duet, expected):
             seqs = [m["seq"] for m in received if m["type"] == "token" and m["slot"] == slot]
             assert seqs == list(range(after + 1, after + 1 + len(seqs))), (url, seqs[:5])
     assert sockets[-1][1][-1] == {"type": "end"}
-
-
-def _box(duet, tid: str, slot: str) -> dict:
-    box = duet.pane(tid, slot).bounding_box()
-    assert box, f"pane {slot} is not rendered"
-    return box
-
-
-def test_panes_sit_side_by_side_on_desktop_and_stack_on_a_phone(new_duet, artifacts):
-    desktop = new_duet(viewport=DESKTOP).open()
-    cid = desktop.new_conversation()
-    tid = desktop.send("Two answers, one screen #tokens=30", pair=True)
-    assert desktop.wait_finished(tid, "ab") == {"a": "done", "b": "done"}
-    a, b = _box(desktop, tid, "a"), _box(desktop, tid, "b")
-    assert abs(a["y"] - b["y"]) < 1, (a, b)
-    assert b["x"] >= a["x"] + a["width"], (a, b)
-    assert abs(a["width"] - b["width"]) < 1 and a["width"] > 400, (a, b)
-
-    phone = new_duet(
-        viewport=MOBILE,
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        storage_state=desktop.page.context.storage_state(),  # the same anonymous client
-    ).open(f"/#c={cid}")
-    page = phone.page
-    expect(phone.turn(tid).locator(".pane")).to_have_count(2)
-    a, b = _box(phone, tid, "a"), _box(phone, tid, "b")
-    assert b["y"] >= a["y"] + a["height"], (a, b)
-    assert abs(a["x"] - b["x"]) < 1 and abs(a["width"] - b["width"]) < 1, (a, b)
-    assert a["x"] >= 0 and a["x"] + a["width"] <= MOBILE["width"], a
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= MOBILE["width"]
-    phone.turn(tid).evaluate("(el) => el.scrollIntoView({block: 'start'})")
-    phone.screenshot(artifacts / "pair-mobile.png")
-
-    for choice in CHOICES:
-        button = phone.turn(tid).locator(f'.vote button[data-choice="{choice}"]')
-        button.scroll_into_view_if_needed()
-        expect(button).to_be_in_viewport()
-        expect(button).to_be_enabled()
-        box = button.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= MOBILE["width"], (choice, box)
-        assert box["height"] >= 32, f"{choice}: too small to tap ({box})"
-    phone.turn(tid).locator(".vote").evaluate("(el) => el.scrollIntoView({block: 'end'})")
-    phone.screenshot(artifacts / "pair-mobile-vote.png")
-    with page.expect_response(lambda r: r.url.endswith(f"/turns/{tid}/feedback")) as sent:
-        phone.turn(tid).locator('.vote button[data-choice="both_bad"]').tap()
-    assert sent.value.status == 201
-    expect(phone.turn(tid).locator(".vote-result")).to_have_text("Vote recorded: Both are bad")
-    assert phone.api_turn(tid, cid)["feedback"]["choice"] == "both_bad"

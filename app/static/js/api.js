@@ -1,4 +1,5 @@
 /* The JSON API client: every HTTP call of the page goes through api(). */
+import { t } from "./strings.js";
 
 /** An API call that failed; its message is fit to show to the user. */
 export class ApiError extends Error {
@@ -23,7 +24,7 @@ export async function api(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError("Could not reach the server. Check your connection and try again.", 0, "network");
+    throw new ApiError(t("api.network"), 0, "network");
   }
   let data;
   try {
@@ -36,9 +37,9 @@ export async function api(method, path, body) {
     const err = data && data.error;
     const message = err && typeof err.message === "string" && err.message
       ? err.message
-      : `Something went wrong on the server (HTTP ${res.status}). Please try again.`;
+      : t("api.server", { status: res.status });
     throw new ApiError(message, res.status, err && err.code);
   }
-  if (data === null) throw new ApiError("The server sent an answer that could not be read.", res.status, "bad_response");
+  if (data === null) throw new ApiError(t("api.unreadable"), res.status, "bad_response");
   return data;
 }

@@ -1,6 +1,15 @@
 /* The message box and its buttons: enabled, hidden and focused as the page's work allows. */
 import { els } from "./dom.js";
+import { store } from "./settings.js";
 import { anyTurnStreaming, state } from "./state.js";
+
+const COMPARE = "duet.compare";
+
+/** Set the Compare switch as this browser left it, and remember each change. */
+export function bindCompareSwitch() {
+  els.modePair.checked = store.get(COMPARE) === "1";
+  els.modePair.addEventListener("change", () => store.set(COMPARE, els.modePair.checked ? "1" : "0"));
+}
 
 /** Enable, show and focus the composer's controls for what is in flight right now. */
 export function updateComposer() {

@@ -4,6 +4,7 @@
  * this module; without them the text is shown as plain text.
  */
 import { isNearBottom, scrollToBottom } from "./dom.js";
+import { shownText } from "./pane-view.js";
 
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -75,7 +76,7 @@ export function scheduleRender(slot) {
 function flushRender() {
   renderFrame = 0;
   const stick = isNearBottom();
-  for (const slot of dirtySlots) renderMarkdown(slot.body, slot.text);
+  for (const slot of dirtySlots) renderMarkdown(slot.body, shownText(slot));
   dirtySlots.clear();
   if (stick) scrollToBottom();
 }

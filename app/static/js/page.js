@@ -4,9 +4,12 @@
  * described in docs/api.md. Test hooks: window.duet (sockets, rawText, ...),
  * .turn[data-turn-id], .pane[data-slot][data-status].
  */
-import { autosize, updateComposer } from "./composer.js";
+import { bindAccount } from "./account.js";
+import { autosize, bindCompareSwitch, updateComposer } from "./composer.js";
+import { bindConversationActions } from "./conversation-actions.js";
 import { hashConversationId, refreshConversations } from "./conversation-list.js";
 import { openConversation, startNewConversation } from "./conversations.js";
+import { bindDataNotice } from "./data-notice.js";
 import { els, updateEmptyState } from "./dom.js";
 import { initMarkdown } from "./markdown.js";
 import { hideError } from "./notices.js";
@@ -14,6 +17,7 @@ import { reconnectWaiting, sockets } from "./relay.js";
 import { bindSidebar, closeSidebar, sidebarOpen } from "./sidebar.js";
 import { busy, state } from "./state.js";
 import { bindTurnActions, sendMessage, stopStreaming } from "./turns.js";
+import { onVoteKey } from "./vote-actions.js";
 
 function bind() {
   els.composer.addEventListener("submit", (e) => {
@@ -36,6 +40,11 @@ function bind() {
   });
   bindSidebar();
   bindTurnActions();
+  bindConversationActions();
+  bindCompareSwitch();
+  bindDataNotice();
+  bindAccount();
+  document.addEventListener("keydown", onVoteKey);
   els.list.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-conversation-id]");
     if (!link) return;

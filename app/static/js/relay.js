@@ -4,12 +4,14 @@
  * ?after_a=<seq>&after_b=<seq>. Tokens are kept in seq order: a repeat is dropped, a gap
  * drops the socket and resumes from the last seq held (docs/api.md has the protocol).
  */
+import { learnResponseIds } from "./answer-actions.js";
 import { api, enc } from "./api.js";
 import { updateComposer } from "./composer.js";
-import { refreshConversations } from "./conversation-list.js";
+import { DEFAULT_TITLE, refreshConversations } from "./conversation-list.js";
 import { scheduleRender } from "./markdown.js";
 import { announce, showError } from "./notices.js";
 import { state, turnStreaming } from "./state.js";
+import { t } from "./strings.js";
 import { updateTurnUI } from "./turn-view.js";
 import { TERMINAL_STATUSES } from "./vocabulary.js";
 
@@ -73,7 +75,7 @@ function openSocket(link, after) {
     link.failedOpens = 0;
     if (!view.reconnecting.hidden) {
       view.reconnecting.hidden = true;
-      announce(view.paired ? "Reconnected. Streaming two answers…" : "Reconnected. Streaming…");
+      announce(t(view.paired ? "announce.reconnectedPair" : "announce.reconnected"));
     }
   });
   ws.addEventListener("message", (ev) => {
@@ -157,7 +159,7 @@ function handleEvent(link, msg) {
 function resync(link) {
   link.gapResyncs += 1;
   if (link.gapResyncs > MAX_GAP_RESYNCS) {
-    failStreamingSlots(link.view, "Part of the answer was lost in transit. Reload the page to see it in full.");
+    failStreamingSlots(link.view, t("relay.gap"));
     finishLink(link);
     return;
   }
@@ -169,8 +171,8 @@ function onSocketClosed(link, code) {
   const view = link.view;
   if (link.finished) return;
   if (code === CLOSE_UNKNOWN_TURN) {
-    failStreamingSlots(view, "This turn is unknown to the server.");
-    showError("This answer could not be loaded: the turn was not found.");
+    failStreamingSlots(view, t("relay.unknown"));
+    showError(t("relay.notFound"));
     finishLink(link);
     return;
   }
@@ -180,7 +182,7 @@ function onSocketClosed(link, code) {
   }
   if (link.ended) {
     // "end" arrived yet a slot never reached a final state: nothing more will come.
-    failStreamingSlots(view, "The answer ended unexpectedly.");
+    failStreamingSlots(view, t("relay.ended"));
     finishLink(link);
     return;
   }
@@ -195,13 +197,13 @@ async function scheduleReconnect(link) {
   const delay = immediate ? 0 : BACKOFF_MS[Math.min(link.attempt, BACKOFF_MS.length - 1)];
   link.attempt += 1;
   view.reconnecting.hidden = immediate;
-  if (!immediate) announce("Connection lost. Reconnecting…");
+  if (!immediate) announce(t("announce.reconnecting"));
   // An upgrade refused with 404 looks like a network failure: ask the API now and then.
   if (link.failedOpens >= 3 && link.failedOpens % 3 === 0 && state.currentId) {
     const exists = await turnStillExists(view.id);
     if (link.finished) return;
     if (exists === false) {
-      failStreamingSlots(view, "This turn is unknown to the server.");
+      failStreamingSlots(view, t("relay.unknown"));
       finishLink(link);
       return;
     }
@@ -277,11 +279,12 @@ function onSlotStatusChanged(view) {
   if (turnStreaming(view)) return;
   const slots = [...view.slots.values()];
   for (const slot of slots) scheduleRender(slot);
+  if (state.currentId) learnResponseIds(view, state.currentId);
   const failed = slots.find((s) => s.status === "error");
-  if (failed) announce(`Failed: ${failed.error || "the answer could not be generated."}`);
-  else if (slots.some((s) => s.status === "cancelled")) announce("Stopped.");
-  else if (view.paired && !view.feedback) announce("Done. Which answer is better?");
-  else announce("Done.");
+  if (failed) announce(t("announce.failed", { error: failed.error || t("pane.failed") }));
+  else if (slots.some((s) => s.status === "cancelled")) announce(t("announce.stopped"));
+  else if (view.paired && !view.feedback) announce(t("announce.donePair"));
+  else announce(t("announce.done"));
   // The server names a conversation after its first message.
-  if (state.conversations.some((c) => c.id === state.currentId && c.title === "New conversation")) refreshConversations();
+  if (state.conversations.some((c) => c.id === state.currentId && c.title === DEFAULT_TITLE)) refreshConversations();
 }

@@ -1,20 +1,26 @@
-/* What the user does with turns: send a message, stop the answers, vote on a pair, re-roll. */
+/* What the user does with turns: send a message, stop the answers, re-roll; and the one click
+ * listener of the turn list, which hands each button to what it does. */
+import { cancelEdit, cancelRating, copyAnswer, openRating, saveEdit, sendRating, startEdit } from "./answer-actions.js";
 import { api, enc } from "./api.js";
 import { autosize, updateComposer } from "./composer.js";
-import { refreshConversations } from "./conversation-list.js";
+import { DEFAULT_TITLE, refreshConversations } from "./conversation-list.js";
 import { createConversation } from "./conversations.js";
-import { els, h, isNearBottom, scrollToBottom, updateEmptyState } from "./dom.js";
+import { els, h, scrollToBottom, updateEmptyState } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { announce, hideError, showError } from "./notices.js";
 import { connect } from "./relay.js";
+import { shownText } from "./pane-view.js";
 import { busy, state, turnStreaming } from "./state.js";
-import { CHOICE_LABEL, buildTurnView, updateTurnUI, updateVote } from "./turn-view.js";
+import { t } from "./strings.js";
+import { buildTurnView, foldOlderVotes, showSlot, updateTurnUI } from "./turn-view.js";
+import { explain, retry, skip, vote } from "./vote-actions.js";
 import { SLOTS, slotsOf } from "./vocabulary.js";
+import { updateVote } from "./vote-view.js";
 
 function renderPendingTurn(content) {
   const el = h("li", { class: "turn pending" },
     h("div", { class: "user-row" }, h("div", { class: "user-bubble" }, h("p", { class: "user-text" }, content))),
-    h("p", { class: "pending-note" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Sending…"));
+    h("p", { class: "pending-note" }, h("span", { class: "spinner", "aria-hidden": "true" }), t("turn.sending")));
   els.turnList.append(el);
   updateEmptyState();
   scrollToBottom();
@@ -29,7 +35,7 @@ export async function sendMessage() {
   hideError();
   state.sending = true;
   updateComposer();
-  announce("Sending…");
+  announce(t("announce.sending"));
   let pending = null;
   try {
     if (!state.currentId) {
@@ -56,18 +62,19 @@ export async function sendMessage() {
     });
     state.turns.set(view.id, view);
     els.turnList.append(view.el);
+    foldOlderVotes();
     updateEmptyState();
     scrollToBottom();
-    announce(view.paired ? "Streaming two answers…" : "Streaming…");
+    announce(t(view.paired ? "announce.streamingPair" : "announce.streaming"));
     state.sending = false;
     connect(view);
     const summary = state.conversations.find((c) => c.id === cid);
-    if (!summary || summary.title === "New conversation") refreshConversations();
+    if (!summary || summary.title === DEFAULT_TITLE) refreshConversations();
   } catch (e) {
     if (pending) pending.remove();
     updateEmptyState();
     showError(e.message);
-    announce("Not sent.");
+    announce(t("announce.notSent"));
   } finally {
     state.sending = false;
     updateComposer();
@@ -80,7 +87,7 @@ export async function stopStreaming() {
   if (!streaming.length || state.stopping) return;
   state.stopping = true;
   els.stop.disabled = true;
-  announce("Stopping…");
+  announce(t("announce.stopping"));
   for (const view of streaming) {
     try {
       await api("POST", `/api/turns/${enc(view.id)}/cancel`, {});
@@ -89,50 +96,6 @@ export async function stopStreaming() {
       state.stopping = false;
       els.stop.disabled = false;
     }
-  }
-}
-
-async function vote(view, choice) {
-  if (view.feedback || view.voting) return;
-  const reason = view.reason.value.trim();
-  view.voting = true;
-  updateVote(view);
-  hideError();
-  try {
-    const res = await api("POST", `/api/turns/${enc(view.id)}/feedback`, reason ? { choice, reason } : { choice });
-    view.feedback = { choice: res.choice || choice, reason: res.reason || reason || null, created_at: res.created_at || null };
-    for (const r of res.responses || []) {
-      const slot = view.slots.get(r.slot);
-      if (!slot) continue;
-      slot.endpoint = r.endpoint || null;
-      slot.model = r.model || null;
-    }
-    announce(`Vote recorded: ${CHOICE_LABEL[view.feedback.choice] || view.feedback.choice}`);
-  } catch (e) {
-    showError(e.message);
-    if (e.status === 409) await syncFeedback(view);
-  } finally {
-    view.voting = false;
-    const stick = isNearBottom(); // the result line makes the turn taller
-    updateTurnUI(view);
-    if (stick) scrollToBottom();
-  }
-  if (view.feedback) view.voteResult.focus({ preventScroll: true });
-}
-
-/** After a refused vote, take over a vote recorded elsewhere (another tab, say). */
-async function syncFeedback(view) {
-  try {
-    const conv = await api("GET", `/api/conversations/${enc(state.currentId)}`);
-    const turn = (conv.turns || []).find((t) => t.id === view.id);
-    if (!turn || !turn.feedback) return;
-    view.feedback = turn.feedback;
-    for (const r of turn.responses || []) {
-      const slot = view.slots.get(r.slot);
-      if (slot) Object.assign(slot, { endpoint: r.endpoint || null, model: r.model || null });
-    }
-  } catch {
-    /* the banner already explains the refusal */
   }
 }
 
@@ -158,27 +121,84 @@ async function reroll(view) {
     trigger: res.trigger || "reroll",
     responses: [
       { slot: first, content: original ? original.text : "", status: original ? original.status : "streaming",
-        finish_reason: original ? original.finishReason : null },
+        finish_reason: original ? original.finishReason : null, id: original ? original.id : null,
+        rating: original ? original.rating : null,
+        edit: original && original.edited !== null ? { content: original.edited } : null },
       { slot: second, content: "", status: "streaming" },
     ],
     feedback: null,
   });
-  for (const slot of fresh.slots.values()) renderMarkdown(slot.body, slot.text);
+  for (const slot of fresh.slots.values()) renderMarkdown(slot.body, shownText(slot));
   view.el.replaceWith(fresh.el);
   state.turns.set(fresh.id, fresh);
-  announce("Streaming a second answer…");
+  announce(t("announce.streamingSecond"));
   connect(fresh);
   fresh.el.scrollIntoView({ block: "nearest" });
 }
 
-/** Clicks on a turn's vote buttons and re-roll button (one listener for the whole list). */
+/** Clicks on anything of a turn (one listener for the whole list), by what was clicked. */
 export function bindTurnActions() {
   els.turnList.addEventListener("click", (e) => {
-    const button = e.target.closest("button[data-choice], button.reroll");
+    const button = e.target.closest("button");
     const turnEl = button && button.closest(".turn[data-turn-id]");
     const view = turnEl && state.turns.get(turnEl.dataset.turnId);
-    if (!view || view.el !== turnEl) return;
-    if (button.dataset.choice) vote(view, button.dataset.choice);
-    else reroll(view);
+    if (!view || view.el !== turnEl || button.disabled) return;
+    const paneEl = button.closest(".pane[data-slot]");
+    const slot = paneEl ? view.slots.get(paneEl.dataset.slot) : null;
+    for (const [selector, act] of ACTIONS) {
+      if (button.matches(selector)) {
+        act(view, button, slot);
+        return;
+      }
+    }
+  });
+  els.turnList.addEventListener("input", (e) => {
+    const turnEl = e.target.closest(".turn[data-turn-id]");
+    const view = turnEl && state.turns.get(turnEl.dataset.turnId);
+    if (view && e.target === view.reason) markExplainDirty(view);
   });
 }
+
+function markExplainDirty(view) {
+  view.explainDirty = true;
+  if (view.feedback) view.explainStatus.textContent = "";
+}
+
+function toggleChip(view, button) {
+  button.setAttribute("aria-pressed", button.getAttribute("aria-pressed") === "true" ? "false" : "true");
+  if (view.voteChips && view.voteChips.includes(button)) markExplainDirty(view);
+}
+
+function toggleFold(view) {
+  view.collapsed = !view.collapsed;
+  view.unfolded = !view.collapsed;
+  updateVote(view);
+  if (!view.collapsed) (view.voteResult.hidden ? view.voteButtons[0] : view.voteResult).focus();
+}
+
+function openSkip(view, open) {
+  view.skipOpen = open;
+  updateVote(view);
+  (open ? view.skipReason : view.skipButton).focus();
+}
+
+// selector -> what a click on a matching button does (the first match wins).
+const ACTIONS = [
+  ["button[data-choice]", (view, b) => vote(view, b.dataset.choice)],
+  ["button.reroll", (view) => reroll(view)],
+  ["button.retry", (view) => retry(view)],
+  ["button.tag-chip", (view, b) => toggleChip(view, b)],
+  ["button.explain-save", (view) => explain(view)],
+  ["button.skip-open", (view) => openSkip(view, true)],
+  ["button.skip-cancel", (view) => openSkip(view, false)],
+  ["button.skip-confirm", (view) => skip(view)],
+  ["button.vote-summary", (view) => toggleFold(view)],
+  ["button.segment", (view, b) => showSlot(view, b.dataset.show)],
+  ["button.copy", (view, b, slot) => slot && copyAnswer(view, slot)],
+  ["button.thumb", (view, b, slot) => slot && openRating(view, slot, b.dataset.rating)],
+  ["button.rate-send", (view, b, slot) => slot && sendRating(view, slot)],
+  ["button.rate-cancel", (view, b, slot) => slot && cancelRating(view, slot)],
+  ["button.edit", (view, b, slot) => slot && startEdit(view, slot)],
+  ["button.edit-save", (view, b, slot) => slot && saveEdit(view, slot)],
+  ["button.edit-cancel", (view, b, slot) => slot && cancelEdit(view, slot)],
+];
