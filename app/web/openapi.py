@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify
 
 from app.vocabulary import AUTH_MODES, CHOICES, MODES, ROLES, SLOTS, STATUSES, TRIGGERS
 from app.web.admin.openapi_paths import admin_paths
+from app.web.openapi_campaigns import campaign_paths, campaign_schemas
 from app.web.signal_openapi import feedback_patch, signal_paths, signal_schemas, tags_schema
 
 bp = Blueprint("openapi", __name__)
@@ -562,6 +563,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **signal_paths(),
+        **campaign_paths(),
         **admin_paths(),
     }
 
@@ -577,12 +579,16 @@ def build_document(config: Any) -> dict[str, Any]:
             {"name": "turns"},
             {"name": "responses"},
             {"name": "raters"},
+            {"name": "campaigns"},
             {"name": "admin"},
             {"name": "health"},
             {"name": "meta"},
         ],
         "paths": _paths(),
-        "components": {"schemas": _schemas(config), "responses": _responses()},
+        "components": {
+            "schemas": {**_schemas(config), **campaign_schemas()},
+            "responses": _responses(),
+        },
     }
 
 
