@@ -400,7 +400,7 @@ OIDC_SETTINGS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
 
 def check_auth(settings: dict) -> None:
     """AUTH_MODE is known, and `oidc` comes with its provider's settings."""
-    mode = settings.get("AUTH_MODE")
+    mode = settings.setdefault("AUTH_MODE", "anonymous")  # settings built without Config
     if mode not in AUTH_MODES:
         raise ConfigError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}; got {mode!r}")
     if mode == "oidc":
