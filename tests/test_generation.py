@@ -61,7 +61,6 @@ def test_a_worker_s_generations_share_their_connections_to_the_endpoint(
         with app.app_context():
             generate_response(queued[-1])
             assert db.session.get(Response, queued[-1]).status == DONE
-    # The endpoint of a single turn is drawn at random: one connection per endpoint used.
-    with app.app_context():
-        used = {db.session.get(Response, rid).endpoint_name for rid in queued}
-    assert fake_llm.connections - before == len(used)
+    # A single turn's endpoint is drawn at random, but every fake endpoint is a path on one
+    # server: connections are pooled per host, so one serves all three generations.
+    assert fake_llm.connections - before == 1
