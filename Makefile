@@ -56,9 +56,10 @@ screenshot: install  ## Regenerate docs/screenshot.png
 	scripts/ensure-redis
 	$(BIN)/python -m pytest tests/browser/docs_screenshot.py
 
-bench: install  ## Relay (1..200 concurrent pairs) and export benchmarks; prints figures
+bench: install  ## Relay (1..200 concurrent pairs), held sockets and export benchmarks; prints figures
 	scripts/ensure-redis
 	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.sockets
 	$(BIN)/python -m bench.export
 
 lint: install  ## ruff (lint, format), import contracts, mypy and eslint
