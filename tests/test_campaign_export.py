@@ -47,7 +47,7 @@ def test_campaign_keeps_only_its_items_votes(rated, runner):
     assert result.exit_code == 0, result.output
     # Item 1: three decisive votes, item 2: two, item 3: one; the chat vote is not in it.
     assert sorted(prompts(lines)) == ["prompt 1"] * 3 + ["prompt 2"] * 2 + ["prompt 3"]
-    everything, all_lines = export(runner)
+    _, all_lines = export(runner)
     assert "a chat message" in prompts(all_lines) and len(all_lines) == 7
 
 
@@ -71,7 +71,8 @@ def test_majority_in_kto_keeps_a_both_bad_majority(campaign_app, runner, queued)
         tid = next_item(browser, cid)["turn"]["id"]
         finish_pair(campaign_app, tid)
         assert vote(browser, tid, choice).status_code == 201
-    result, lines = export(runner, "--format", "kto", "--campaign", "bad", "--aggregate", "majority")
+    options = ["--format", "kto", "--campaign", "bad", "--aggregate", "majority"]
+    result, lines = export(runner, *options)
     assert result.exit_code == 0, result.output
     assert [line["label"] for line in lines] == [False, False]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -145,7 +145,7 @@ def iter_votes(
     # A named tuple, not SQLAlchemy's Row: reading a field by name off a Row costs about
     # 0.4 us (a __getattr__ fallback), and a vote's records read seven or more of them.
     vote = namedtuple("Vote", result.keys())  # type: ignore[misc]  # fields known at run time
-    rows = map(vote._make, result)
+    rows: Iterator[Vote] = map(vote._make, result)
     if decided is not None:
         rows = by_majority(rows, decided)
     try:
