@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.export import json_line
 from app.extensions import db
 from app.raters import RaterError, create_invite, disable_rater, invite_rater, list_raters
 from app.raters.invites import DEFAULT_HOURS
@@ -74,7 +74,9 @@ def list_command(as_json: bool) -> None:
             "disabled_at": _iso(rater.disabled_at),
         }
         if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            # As the export writes its lines: U+2028, U+2029 and U+0085 in a name escaped, so
+            # that readers splitting on every Unicode line break see one rater a line.
+            click.echo(json_line(row), nl=False)
         else:
             disabled = f"  disabled {row['disabled_at']}" if rater.disabled else ""
             email = f"  <{rater.email}>" if rater.email else ""
