@@ -301,6 +301,11 @@ class Config:
     # for the same team behind one NAT. 0: no cap. Both apply while RATELIMIT_ENABLED.
     GENERATIONS_PER_CLIENT = _int("GENERATIONS_PER_CLIENT", 6, low=0)
     GENERATIONS_PER_ADDRESS = _int("GENERATIONS_PER_ADDRESS", 40, low=0)
+    # The limits and caps per address are for anonymous clients: a signed-in named rater
+    # (invite, OpenID Connect) is limited as a rater only, so a team behind one NAT is not
+    # starved. True: named raters count against their address as well (for a sign-in that
+    # anyone can pass, where a script could make accounts as freely as cookies).
+    LIMIT_NAMED_BY_ADDRESS = (_env("LIMIT_NAMED_BY_ADDRESS") or "").lower() in ("1", "true", "yes")
     # Origins besides the server's own allowed to post and open sockets (comma-separated).
     ALLOWED_ORIGINS = [o.strip() for o in (_env("ALLOWED_ORIGINS", "") or "").split(",") if o]
     # How many proxies in front set X-Forwarded-For/-Proto/-Host (1 on Heroku).

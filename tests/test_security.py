@@ -150,3 +150,95 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client):
 def test_a_malformed_origin_is_refused_not_a_crash(client, header):
     response = client.post("/api/conversations", json={}, headers={header: "http://["})
     assert response.status_code == 403
+
+
+# One budget per limit across the whole API: a limit applied to the blueprint per route
+# would give a client the limit again on every route it calls.
+
+
+def _spread_calls(client, count: int) -> list[int]:
+    """`count` API calls spread over five routes (and three methods); the statuses of all
+    but the first."""
+    client.get("/")  # the page makes the browser's rater, whose key the calls then count on
+    cid = _conversation(client)  # POST /api/conversations, the first call
+    paths = [
+        ("get", "/api/conversations"),
+        ("get", f"/api/conversations/{cid}"),
+        ("patch", f"/api/conversations/{cid}"),
+        ("post", f"/api/conversations/{cid}/turns"),
+    ]
+    statuses = []
+    for i in range(count - 1):
+        method, path = paths[i % len(paths)]
+        body = {"content": f"m{i}"} if path.endswith("/turns") else {"title": f"t{i}"}
+        response = getattr(client, method)(path, json=None if method == "get" else body)
+        statuses.append(response.status_code)
+    return statuses
+
+
+@pytest.mark.settings(
+    RATELIMIT_ENABLED=True, RATELIMIT_API="8/minute", RATELIMIT_TURNS="100/minute"
+)
+def test_the_api_limit_is_one_budget_across_routes(app, fresh_limits, queued):
+    script, person = app.test_client(), app.test_client()
+    statuses = _spread_calls(script, 10)
+    # The conversation was call 1: calls 2 to 8 pass, whatever their route; 9 and 10 do not.
+    assert [s < 400 for s in statuses] == [True] * 7 + [False] * 2, str(statuses)
+    assert statuses[-2:] == [429, 429]
+    # Starting a turn is an API call too: it counts against the same budget.
+    person.get("/")
+    cid = _conversation(person)
+    for _ in range(5):
+        sent = person.post(
+            f"/api/conversations/{cid}/turns", json={"content": "x", "mode": "single"}
+        )
+        assert sent.status_code == 202
+    assert [person.get("/api/conversations").status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.settings(
+    RATELIMIT_ENABLED=True, RATELIMIT_PER_IP="8/minute", RATELIMIT_TURNS_PER_IP="100/minute"
+)
+def test_the_address_limit_is_one_budget_across_routes_and_clients(app, fresh_limits, queued):
+    first, second = app.test_client(), app.test_client()
+    statuses = _spread_calls(first, 5) + _spread_calls(second, 5)
+    # Calls 1 to 5 are the first client's, 6 to 10 the second's: 9 and 10 are refused.
+    assert [s < 400 for s in statuses] == [True] * 6 + [False] * 2, str(statuses)
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True, RATELIMIT_TURNS="3/minute")
+def test_the_turn_limit_is_one_budget_across_messages_rerolls_and_retries(
+    app, fresh_limits, queued
+):
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import DONE, Response
+
+    client = app.test_client()
+    cid = _conversation(client)
+    turns = [
+        client.post(f"/api/conversations/{cid}/turns", json={"content": f"m{i}"}) for i in range(2)
+    ]
+    assert [t.status_code for t in turns] == [202, 202]
+    with app.app_context():  # the answers end, so the last turn may be re-rolled
+        db.session.execute(update(Response).values(status=DONE, content="done"))
+        db.session.commit()
+    last = turns[-1].get_json()["id"]
+    rerolled = client.post(f"/api/turns/{last}/reroll", json={})  # the third
+    assert rerolled.status_code == 202, rerolled.get_data(as_text=True)
+    refused = client.post(f"/api/turns/{last}/retry", json={})
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+    refused = client.post(f"/api/conversations/{cid}/turns", json={"content": "again"})
+    assert refused.status_code == 429
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True, RATELIMIT_API="4/minute")
+def test_the_admin_calls_share_the_api_budget(app, fresh_limits):
+    from tests.admin_helpers import admin_client
+
+    admin = admin_client(app)
+    paths = ["/api/admin/raters", "/api/conversations", "/admin/raters", "/api/admin/leaderboard"]
+    assert [admin.get(path).status_code for path in paths] == [200] * 4
+    assert admin.get("/api/admin/raters").status_code == 429
+    assert admin.get("/api/conversations").status_code == 429

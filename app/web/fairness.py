@@ -4,6 +4,8 @@ The rate limits bound how often a client may start generations; this bounds how 
 run at the same time, so that slow answers cannot pile up on the model endpoint, and a script
 that fetches new cookies cannot take the endpoint from everyone else.
 
+The address's cap is for anonymous clients: a signed-in named rater has only their own
+(`limited_per_rater_only` in app/web/security.py), so a team behind one NAT is not starved.
 Each capped key (the client's, the address's: app/web/security.py) has a Redis sorted set of
 the response ids it started, scored by when. Counting and adding happen in one Lua call, so
 every web process sees the same count and two requests at once cannot both take the last
@@ -28,7 +30,7 @@ from app.errors import ApiError
 from app.extensions import db, redis_client
 from app.models import Response
 from app.vocabulary import STREAMING
-from app.web.security import client_key, ip_key
+from app.web.security import client_key, ip_key, limited_per_rater_only
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,13 @@ def _caps() -> list[tuple[str, int, str]]:
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
         return []
-    caps = [
-        (client_key(), config["GENERATIONS_PER_CLIENT"], "this browser"),
-        (ip_key(), config["GENERATIONS_PER_ADDRESS"], "your network address"),
-    ]
+    if limited_per_rater_only():  # a named rater, on any browser: the address's cap is not theirs
+        caps = [(client_key(), config["GENERATIONS_PER_CLIENT"], "your account")]
+    else:
+        caps = [
+            (client_key(), config["GENERATIONS_PER_CLIENT"], "this browser"),
+            (ip_key(), config["GENERATIONS_PER_ADDRESS"], "your network address"),
+        ]
     return [(_PREFIX + key, cap, who) for key, cap, who in caps if cap > 0]
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
+from flask_limiter import RouteLimit
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.errors import ApiError
 from app.extensions import limiter
 from app.raters import current_rater
+from app.vocabulary import ANONYMOUS
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -48,6 +50,47 @@ def client_key() -> str:
 def ip_key() -> str:
     """Rate-limit key: the address the request came from."""
     return "ip:" + (get_remote_address() or "")
+
+
+def limited_per_rater_only() -> bool:
+    """Whether this request is limited as its rater's alone, not also as its address's.
+
+    So for a signed-in named rater (invite or OpenID Connect; an admin signed in on an
+    anonymous deployment too): the limits per address are for anonymous clients, which cost
+    nothing to make, and would starve a team of raters behind one NAT. Not so with
+    LIMIT_NAMED_BY_ADDRESS (for a sign-in anyone can pass, where accounts cost nothing either).
+    """
+    if current_app.config["LIMIT_NAMED_BY_ADDRESS"]:
+        return False
+    rater = current_rater()
+    return rater is not None and rater.kind != ANONYMOUS
+
+
+def client_limit(setting: str, scope: str) -> RouteLimit:
+    """The limit in `setting` per client (rater), one budget across all it decorates.
+
+    Shared, with a scope of its own: flask-limiter counts an unshared limit per endpoint, so
+    on a blueprint it would give a client the whole limit again on every route. And it does
+    not override the blueprint's limits (flask-limiter's default), which a route's call
+    counts against as well."""
+    return limiter.shared_limit(
+        lambda: current_app.config[setting],
+        scope=scope,
+        key_func=client_key,
+        override_defaults=False,
+    )
+
+
+def address_limit(setting: str, scope: str) -> RouteLimit:
+    """The limit in `setting` per address, one budget across all it decorates, for anonymous
+    clients only (see `limited_per_rater_only`, and `client_limit` on sharing)."""
+    return limiter.shared_limit(
+        lambda: current_app.config[setting],
+        scope=scope,
+        key_func=ip_key,
+        exempt_when=limited_per_rater_only,
+        override_defaults=False,
+    )
 
 
 def allowed_origin(origin: str) -> bool:

@@ -12,13 +12,19 @@ from simple_websocket import ConnectionClosed
 
 from app.chat.ownership import find_turn
 from app.errors import ApiError
-from app.extensions import db, limiter, redis_client
+from app.extensions import db, redis_client
 from app.models import Response, Turn
 from app.streaming import lifecycle
 from app.streaming.fanout import current_fanout
 from app.streaming.relay import Relay
 from app.web.identity import socket_rater_id
-from app.web.security import client_key, ip_key
+from app.web.security import (
+    address_limit,
+    client_key,
+    client_limit,
+    ip_key,
+    limited_per_rater_only,
+)
 from app.web.socket_caps import Place, take_place
 from app.web.socket_server import BoundedServer, SocketDone
 
@@ -72,14 +78,11 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
     )
 
 
-def _open_limit(setting: str, key_func: Callable[[], str]):
-    """A rate limit on socket opens, checked before the upgrade: past it, HTTP 429."""
-    return limiter.limit(lambda: current_app.config[setting], key_func=key_func)
-
-
+# Rate limits on socket opens, checked before the upgrade: past one, HTTP 429. The address's
+# is for anonymous clients only, as the API's is.
 @bp.route("/ws/turns/<tid>", websocket=True)
-@_open_limit("RATELIMIT_WS", client_key)
-@_open_limit("RATELIMIT_WS_PER_IP", ip_key)
+@client_limit("RATELIMIT_WS", scope="ws")
+@address_limit("RATELIMIT_WS_PER_IP", scope="ws-by-address")
 def turn_socket(tid: str) -> SocketDone:
     """Upgrade, relay the turn, and hand the finished connection back to the server."""
     ws = BoundedServer.accept(request.environ, **current_app.config["SOCK_SERVER_OPTIONS"])
@@ -94,7 +97,9 @@ def _take_place(ws) -> Place | None:
     """A place under the client's and the address's caps on open sockets, or None after
     closing the socket with 4429 (or 1011 when Redis cannot count)."""
     config = current_app.config
-    caps = [(client_key(), config["WS_MAX_PER_CLIENT"]), (ip_key(), config["WS_MAX_PER_ADDRESS"])]
+    caps = [(client_key(), config["WS_MAX_PER_CLIENT"])]
+    if not limited_per_rater_only():  # the address's cap is for anonymous clients
+        caps.append((ip_key(), config["WS_MAX_PER_ADDRESS"]))
     try:
         place = take_place(redis_client.get(), caps)
     except RedisError:

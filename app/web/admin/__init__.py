@@ -11,19 +11,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, render_template, request
 
 from app.errors import ApiError
-from app.extensions import limiter
 from app.raters import auth_mode, current_rater, session_refused
 from app.web.identity import unauthorized
-from app.web.security import client_key, ip_key
+from app.web.security import address_limit, client_limit
 
 bp = Blueprint("admin", __name__)
 
-# The leaderboard refits its bootstrap on every call: a person's pace, not a script's.
-limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
-limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
+# The leaderboard refits its bootstrap on every call: a person's pace, not a script's. The
+# same budgets as the API's (app/web/api/__init__.py), the address's for anonymous clients.
+client_limit("RATELIMIT_API", scope="api")(bp)
+address_limit("RATELIMIT_PER_IP", scope="api-by-address")(bp)
 
 _NO_STORE = {"Cache-Control": "no-store"}
 

@@ -6,18 +6,19 @@ The OpenID Connect routes (`/auth/login`, `/auth/callback`) join the same bluepr
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.extensions import limiter
 from app.raters import auth_mode, current_rater, named_mode, session_refused
 from app.web.identity import require_rater
-from app.web.security import ip_key
+from app.web.security import address_limit
 
 bp = Blueprint("auth", __name__)
 
-# Sign-in links are not guessable (256 random bits), but no one needs many tries either.
-limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
+# Sign-in links are not guessable (256 random bits), but no one needs many tries either: one
+# budget per address for these routes, for anonymous clients (a signed-in rater's calls to
+# /api/me are theirs, not their NAT's).
+address_limit("RATELIMIT_PER_IP", scope="auth-by-address")(bp)
 
 # /api/* calls that answer without a rater: the API's description, and who is signed in.
 OPEN_PATHS = frozenset({"/api/openapi.json", "/api/me"})
