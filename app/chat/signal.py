@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app.campaigns.assignment import was_handed
 from app.errors import ApiError, not_found
 from app.extensions import commit_written, db
 from app.models import (
@@ -65,13 +66,17 @@ def read_signal(conversation: Conversation, rater_id: str) -> Signal:
 
 
 def own_response(response_id: str, rater_id: str) -> Response:
-    """The rater's response (of their own conversation), or a 404 exactly like an unknown id."""
+    """The rater's response (of their own conversation, or of a campaign item's turn handed
+    to them, as app/chat/ownership.py's find_turn allows), or a 404 exactly like an unknown id."""
     if not rater_id or len(response_id) > 64 or "\x00" in response_id:
         raise not_found("response")
     response = db.session.get(
         Response, response_id, options=[joinedload(Response.turn).joinedload(Turn.conversation)]
     )
-    if response is None or response.turn.conversation.rater_id != rater_id:
+    if response is None:
+        raise not_found("response")
+    turn = response.turn
+    if turn.conversation.rater_id != rater_id and not was_handed(turn.id, rater_id):
         raise not_found("response")
     return response
 

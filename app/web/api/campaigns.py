@@ -63,7 +63,12 @@ def next_item(campaign_id: str):
     item = handed.item
     return jsonify(
         item={**item.as_json(), "position": item.position + 1, "votes": item_votes(item)},
-        turn=turn_started_json(handed.turn),
+        # The answers' ids too: a rater's thumbs on them (POST /api/responses/<rid>/rating)
+        # need them, and the item's conversation is nobody's to read them from.
+        turn={
+            **turn_started_json(handed.turn),
+            "responses": [{"id": r.id, "slot": r.slot} for r in handed.turn.responses],
+        },
         campaign=_summary(campaign, rater),
         expires_at=timestamp(handed.expires_at),
     )
