@@ -10,7 +10,7 @@ from app.models import Rater
 from app.raters.sessions import RATER_KEY
 from app.vocabulary import ADMIN, INVITE, RATER
 
-ADMIN_PAGES = ("/admin", "/admin/raters", "/admin/export")
+ADMIN_PAGES = ("/admin", "/admin/raters", "/admin/campaigns", "/admin/export")
 ADMIN_API = ("/api/admin/leaderboard", "/api/admin/raters", "/api/admin/export")
 
 

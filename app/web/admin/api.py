@@ -60,6 +60,8 @@ def export_options() -> ExportOptions:
         unpaired=p.flag("unpaired"),
         with_edits=p.flag("with_edits"),
         first_turns=p.flag("first_turns"),
+        campaign=p.text("campaign"),
+        aggregate=p.text("aggregate"),
     )
 
 

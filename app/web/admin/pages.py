@@ -1,14 +1,17 @@
-"""The admin pages: the leaderboard, the raters, and the export form, rendered on the server."""
+"""The admin pages: the leaderboard, the raters, the campaigns, and the export form, rendered
+on the server."""
 
 from __future__ import annotations
 
 from flask import current_app, render_template
 
+from app.campaigns.store import list_campaigns
 from app.export.formats import FORMATS
 from app.export.selection import TRIGGERS
 from app.raters import current_rater, list_raters
 from app.vocabulary import ANONYMOUS
 from app.web.admin import admin_required, bp, charts
+from app.web.admin import params as p
 from app.web.admin.api import stats_options
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -76,6 +79,20 @@ def raters_page():
         half=charts.SHARE.x(0.5),
         width=charts.WIDTH,
     )
+
+
+@bp.get("/admin/campaigns")
+@admin_required
+def campaigns_page():
+    """Each campaign's figures as `flask campaigns status NAME --json` prints them (items,
+    votes, skips, done share, alpha with its interval, pairwise agreement, each rater's)."""
+    from app.campaigns.agreement import BOOTSTRAP_ROUNDS  # NumPy: see above
+    from app.campaigns.status import status
+
+    rounds = p.integer("rounds", BOOTSTRAP_ROUNDS, 0, 100_000)
+    seed = p.integer("seed", 0, -(2**31), 2**31 - 1)
+    reports = [status(campaign, rounds, seed) for campaign in list_campaigns()]
+    return _page("admin/campaigns.html", reports=reports, rounds=rounds)
 
 
 @bp.get("/admin/export")
