@@ -75,3 +75,7 @@ format: install  ## Format the code
 
 clean:  ## Remove the virtualenv and caches (keeps instance/, your local data)
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .coverage
+
+.PHONY: check-trainers
+check-trainers: install  ## Exports loaded and trained on in TRL and LLaMA-Factory (own venvs; ~10 min the first time)
+	scripts/check-trainers
