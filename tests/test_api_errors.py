@@ -185,7 +185,7 @@ def test_a_wrong_method_is_405_json_with_allow(client):
     for method, path, allowed in [
         ("DELETE", "/api/conversations", {"GET", "POST"}),
         ("PUT", "/api/conversations", {"GET", "POST"}),
-        ("DELETE", f"/api/conversations/{UNKNOWN_ID}", {"GET"}),
+        ("PUT", f"/api/conversations/{UNKNOWN_ID}", {"GET", "PATCH", "DELETE"}),
         ("GET", f"/api/conversations/{UNKNOWN_ID}/turns", {"POST"}),
         ("GET", f"/api/turns/{UNKNOWN_ID}/feedback", {"POST"}),
         ("GET", f"/api/turns/{UNKNOWN_ID}/reroll", {"POST"}),
