@@ -219,15 +219,17 @@ def test_inbound_frames_are_bounded_and_do_not_grow_the_process(web):
     browser = _browser(url, "10.4.0.1")
     tid = _streaming_turn(browser)
     before = _rss_kb(process.popen.pid)
-    # A frame over 4 KB: closed with 1009 (message too big).
+    # A frame over 4 KB: closed with 1009 (message too big). The server closes while the
+    # rest of the frame is still unread in its socket, so its kernel may answer with a reset,
+    # which drops the close frame on the client's side: closed either way, never served on.
     ws = _open(browser, tid)
     ws.send_binary(b"x" * 8192)
-    assert _close_code(ws) == 1009
+    assert _close_code(ws) in (1009, RESET)
     # More than a few frames, which the relay never reads: closed with 1008 (policy).
     ws = _open(browser, tid)
     for _ in range(20):
         ws.send_binary(b"y" * 100)
-    assert _close_code(ws) == 1008
+    assert _close_code(ws) in (1008, RESET)
     # Floods of either are cut off early (the close frame may then be lost to a reset).
     for frame, count in ((b"x" * 1_000_000, 80), (b"y" * 1000, 20_000)):
         assert _flood(_open(browser, tid), [frame] * count) < count
@@ -245,14 +247,18 @@ def _flood(ws: websocket.WebSocket, frames: list[bytes]) -> int:
     return len(frames)
 
 
-def _close_code(ws: websocket.WebSocket) -> int | None:
-    """The code of the close frame the server sent, skipping the turn's events."""
+RESET = "reset"  # the connection ended without a readable close frame
+
+
+def _close_code(ws: websocket.WebSocket) -> int | str | None:
+    """The code of the close frame the server sent, skipping the turn's events; RESET if the
+    connection ended without one, None if it stayed open for 10 s."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             opcode, data = ws.recv_data(control_frame=False)
         except (OSError, websocket.WebSocketException):
-            return None
+            return RESET
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
     return None
