@@ -19,6 +19,7 @@ from app.campaigns.store import (
     parse_pair,
     read_guidelines,
 )
+from app.export import json_line
 
 campaigns = AppGroup(
     "campaigns",
@@ -109,7 +110,7 @@ def list_command(as_json: bool) -> None:
             "pair": campaign.pair,
         }
         if as_json:
-            click.echo(json.dumps(line, ensure_ascii=False))
+            click.echo(json_line(line), nl=False)  # U+2028 and kin escaped
         else:
             state = "open" if campaign.is_open else "closed"
             pair = " vs ".join(campaign.pair) if campaign.pair else "pairing policy"

@@ -7,19 +7,19 @@ reached) and signs nobody in; the checks themselves are in app/raters/oidc.py.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from app.extensions import limiter
 from app.raters import RaterDisabled, auth_mode, find_or_create_oidc_rater, oidc, sign_in
 from app.vocabulary import OIDC
-from app.web.security import ip_key
+from app.web.security import address_limit
 
 bp = Blueprint("oidc", __name__)
 bp.record_once(lambda state: oidc.init_app(state.app))
 
-# A sign-in is a few requests; a script hammering the callback gets nowhere faster.
-limiter.limit(lambda: current_app.config["RATELIMIT_PER_IP"], key_func=ip_key)(bp)
+# A sign-in is a few requests; a script hammering the callback gets nowhere faster. One
+# budget for both routes, the API's per-address one (anyone here is not signed in yet).
+address_limit("RATELIMIT_PER_IP", scope="api-by-address")(bp)
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
