@@ -113,6 +113,22 @@ def _data_notice(default: str) -> str:
     return "" if value.lower() == "off" else value
 
 
+# The languages Duet has catalogs for (app/translations, app/static/js/strings.js).
+SHIPPED_LANGUAGES = ("en", "fr")
+
+
+def _languages() -> list[str]:
+    """LANGUAGES: the comma-separated languages to offer, each one Duet ships; English first
+    is the fallback either way."""
+    chosen = _words("LANGUAGES") or list(SHIPPED_LANGUAGES)
+    unknown = [code for code in chosen if code not in SHIPPED_LANGUAGES]
+    if unknown:
+        raise ConfigError(
+            f"LANGUAGES lists {', '.join(unknown)}; Duet ships {', '.join(SHIPPED_LANGUAGES)}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file in the instance folder, ready for SQLAlchemy."""
     return normalise_database_url(
@@ -230,6 +246,9 @@ class Config:
         "Votes, ratings, edits and conversations are stored and used as training data for "
         "language models. Don't share anything private."
     )
+    # The languages of the page and of the API's error messages, picked per request from
+    # Accept-Language; English when none of them fits.
+    LANGUAGES = _languages()
 
     # Limits on what a user can send.
     MAX_MESSAGE_CHARS = _int("MAX_MESSAGE_CHARS", 16_000)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.campaigns.assignment import claim_next, release, timeout
@@ -94,7 +95,7 @@ def _plans(campaign: Campaign) -> list[pairing.SlotPlan]:
         raise ApiError(
             409,
             "campaign_misconfigured",
-            "This campaign compares endpoints that are no longer configured; tell its admin.",
+            _("This campaign compares endpoints that are no longer configured; tell its admin."),
         ) from None
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, update
 
 from app.errors import ApiError
@@ -46,7 +47,9 @@ def retry_turn(turn: Turn, admit: Callable[[list[Response]], None] | None = None
     slots = [r for r in turn.responses if r.status in RETRYABLE]
     if not slots:
         raise ApiError(
-            409, "nothing_to_retry", "No answer of this turn failed or was stopped; none to retry."
+            409,
+            "nothing_to_retry",
+            _("No answer of this turn failed or was stopped; none to retry."),
         )
     if admit is not None:
         admit(slots)  # counts against the generation caps, as a new message or a re-roll
@@ -57,9 +60,9 @@ def retry_turn(turn: Turn, admit: Callable[[list[Response]], None] | None = None
             raise ApiError(
                 409,
                 "still_stopping",
-                "The stopped answer is still winding down; retry it in a few seconds.",
+                _("The stopped answer is still winding down; retry it in a few seconds."),
             )
-        raise ApiError(409, "nothing_to_retry", "These answers are being retried already.")
+        raise ApiError(409, "nothing_to_retry", _("These answers are being retried already."))
     try:
         enqueue(reopened)
     except Exception:

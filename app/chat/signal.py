@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -16,6 +17,7 @@ from app.errors import ApiError, not_found
 from app.extensions import commit_written, db
 from app.models import (
     DONE,
+    ERROR,
     STREAMING,
     Conversation,
     Edit,
@@ -81,31 +83,36 @@ def own_response(response_id: str, rater_id: str) -> Response:
     return response
 
 
-def _require_done(response: Response, what: str) -> None:
+def _require_done(response: Response, only: str) -> None:
     db.session.refresh(response)
     if response.status != DONE:
-        state = "is still streaming" if response.status == STREAMING else f"is {response.status}"
-        raise ApiError(409, "not_finished", f"This answer {state}; only a finished one {what}.")
+        if response.status == STREAMING:
+            state = _("This answer is still streaming.")
+        elif response.status == ERROR:
+            state = _("This answer failed.")
+        else:
+            state = _("This answer was stopped.")
+        raise ApiError(409, "not_finished", f"{state} {only}")
 
 
 def rate_response(
     response: Response, rater_id: str, rating: str, tags: list[str], reason: str | None
 ) -> Rating:
     """Thumbs up or down on a finished response, once per rater."""
-    _require_done(response, "can be rated")
+    _require_done(response, _("Only a finished answer can be rated."))
     thumbs = Rating(
         response_id=response.id, rater_id=rater_id, rating=rating, tags=tags, reason=reason
     )
     db.session.add(thumbs)
-    _commit_or_conflict("already_rated", "You have rated this answer already.")
+    _commit_or_conflict("already_rated", _("You have rated this answer already."))
     return thumbs
 
 
 def edit_response(response: Response, rater_id: str, content: str) -> Edit:
     """A corrected answer for a finished response; the latest one continues the conversation."""
-    _require_done(response, "can be corrected")
+    _require_done(response, _("Only a finished answer can be corrected."))
     if content == response.content:
-        raise ApiError(422, "invalid_content", "The corrected answer is the same as the answer.")
+        raise ApiError(422, "invalid_content", _("The corrected answer is the same as the answer."))
     edit = Edit(response_id=response.id, rater_id=rater_id, content=content)
     db.session.add(edit)
     commit_written()
@@ -115,13 +122,15 @@ def edit_response(response: Response, rater_id: str, content: str) -> Edit:
 def skip_turn(turn: Turn, rater_id: str, reason: str | None) -> Skip:
     """The rater declines to vote on a pair (any state: a failed pair may be skipped too)."""
     if not turn.paired:
-        raise ApiError(409, "not_paired", "Only a turn with two answers can be skipped.")
+        raise ApiError(409, "not_paired", _("Only a turn with two answers can be skipped."))
     db.session.refresh(turn)
     if turn.vote_of(rater_id) is not None:  # a campaign turn's other raters' votes do not count
-        raise ApiError(409, "already_rated", "This turn has a vote already; it cannot be skipped.")
+        raise ApiError(
+            409, "already_rated", _("This turn has a vote already; it cannot be skipped.")
+        )
     skip = Skip(turn_id=turn.id, rater_id=rater_id, reason=reason)
     db.session.add(skip)
-    _commit_or_conflict("already_skipped", "You have skipped this turn already.")
+    _commit_or_conflict("already_skipped", _("You have skipped this turn already."))
     return skip
 
 
@@ -131,13 +140,14 @@ def update_feedback(turn: Turn, rater_id: str, reason: object, tags: object) -> 
     db.session.refresh(turn)
     vote = turn.vote_of(rater_id)
     if vote is None:
-        raise ApiError(409, "not_rated", "You have not voted on this turn.")
+        raise ApiError(409, "not_rated", _("You have not voted on this turn."))
     window = current_app.config["FEEDBACK_EDIT_SECONDS"]
     if utcnow() - _aware(vote.created_at) > timedelta(seconds=window):
-        minutes = f"{window // 60} minutes" if window % 60 == 0 else f"{window} seconds"
-        raise ApiError(
-            409, "edit_window_closed", f"A vote can be explained only within {minutes} of it."
-        )
+        if window % 60 == 0:
+            message = _("A vote can be explained only within %(n)s minutes of it.", n=window // 60)
+        else:
+            message = _("A vote can be explained only within %(n)s seconds of it.", n=window)
+        raise ApiError(409, "edit_window_closed", message)
     if reason is not UNCHANGED:
         vote.reason = reason  # type: ignore[assignment]  # str | None, checked by the route
     if tags is not UNCHANGED:

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from app.campaigns.assignment import admit_vote, is_campaign_turn
@@ -16,6 +17,7 @@ from app.extensions import commit_written, db
 from app.models import (
     CANCELLED,
     DONE,
+    ERROR,
     STREAMING,
     Conversation,
     Feedback,
@@ -57,8 +59,10 @@ def start_turn(
         raise ApiError(
             409,
             "conversation_full",
-            f"This conversation has reached {config['MAX_TURNS_PER_CONVERSATION']} messages; "
-            "start a new one.",
+            _(
+                "This conversation has reached %(n)s messages; start a new one.",
+                n=config["MAX_TURNS_PER_CONVERSATION"],
+            ),
         )
     if mode == "pair":
         trigger = "requested"
@@ -85,7 +89,7 @@ def start_turn(
     if first:
         conversation.title = _title(content)
     db.session.add(turn)
-    _commit_or_conflict("conflict", "Another message was added at the same moment; send again.")
+    _commit_or_conflict("conflict", _("Another message was added at the same moment; send again."))
     try:
         enqueue(responses)
     except Exception:
@@ -108,9 +112,9 @@ def reroll_turn(turn: Turn, admit: Admit | None = None) -> Turn:
     """Turn a finished single turn into a pair: `a` keeps the original, `b` is new."""
     original = turn.response("a")
     if turn.paired:
-        raise ApiError(409, "already_paired", "This turn already has two responses.")
+        raise ApiError(409, "already_paired", _("This turn already has two responses."))
     if original is None or original.status != DONE:
-        raise ApiError(409, "not_finished", "Only a finished answer can be re-rolled.")
+        raise ApiError(409, "not_finished", _("Only a finished answer can be re-rolled."))
     config = current_app.config
     plan = pairing.plan_challenger(
         config["MODEL_ENDPOINTS"],
@@ -124,7 +128,7 @@ def reroll_turn(turn: Turn, admit: Admit | None = None) -> Turn:
         admit([challenger])
     previous_trigger, turn.trigger = turn.trigger, "reroll"
     db.session.add(challenger)
-    _commit_or_conflict("already_paired", "This turn already has two responses.")
+    _commit_or_conflict("already_paired", _("This turn already has two responses."))
     try:
         enqueue([challenger])
     except Exception:
@@ -140,7 +144,9 @@ def cancel_turn(turn: Turn) -> list[str]:
     """Stop every slot still streaming; returns the slots this call stopped."""
     if is_campaign_turn(turn.id):
         raise ApiError(
-            409, "shared_turn", "This pair is shared by a campaign's raters; it cannot be stopped."
+            409,
+            "shared_turn",
+            _("This pair is shared by a campaign's raters; it cannot be stopped."),
         )
     return [
         response.slot
@@ -154,22 +160,26 @@ def record_feedback(
 ) -> Feedback:
     """Store a vote on a paired turn whose two responses have finished."""
     if not turn.paired:
-        raise ApiError(409, "not_paired", "Only a turn with two responses can be rated.")
+        raise ApiError(409, "not_paired", _("Only a turn with two responses can be rated."))
     for response in turn.responses:
         db.session.refresh(response)
         if response.status != DONE:
-            state = "is still streaming" if response.status == STREAMING else response.status
-            raise ApiError(
-                409,
-                "not_finished",
-                f"Response {response.slot.upper()} {state}; it cannot be rated.",
-            )
+            slot = response.slot.upper()
+            if response.status == STREAMING:
+                message = _(
+                    "Answer %(slot)s is still streaming; it cannot be rated yet.", slot=slot
+                )
+            elif response.status == ERROR:
+                message = _("Answer %(slot)s failed; it cannot be rated.", slot=slot)
+            else:
+                message = _("Answer %(slot)s was stopped; it cannot be rated.", slot=slot)
+            raise ApiError(409, "not_finished", message)
     # A campaign item's turn takes a vote from each rater it was handed to; a chat turn one.
     if not admit_vote(turn.id, rater_id) and turn.votes:
-        raise ApiError(409, "already_rated", "This turn has been rated already.")
+        raise ApiError(409, "already_rated", _("This turn has been rated already."))
     feedback = Feedback(turn=turn, choice=choice, reason=reason, tags=tags or [], rater_id=rater_id)
     db.session.add(feedback)
-    _commit_or_conflict("already_rated", "This turn has been rated already.")
+    _commit_or_conflict("already_rated", _("This turn has been rated already."))
     return feedback
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -23,6 +25,14 @@ _HTTP_CODES = {
     429: "rate_limited",
 }
 
+# Werkzeug's own descriptions are English only; these are in the request's language.
+_HTTP_MESSAGES = {
+    400: _l("The request could not be understood."),
+    404: _l("There is nothing at this address."),
+    405: _l("This method is not allowed here; the Allow header lists those that are."),
+    415: _l("This kind of request body is not accepted."),
+}
+
 
 def error_response(status: int, code: str, message: str):
     """The JSON body and status of an error."""
@@ -34,7 +44,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, str(exc.message))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -42,11 +52,16 @@ def init_app(app: Flask) -> None:
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
         message = exc.description or exc.name
-        if exc.code == 429:
-            message = f"Too many requests (at most {exc.description}); wait a moment and retry."
+        if exc.code in _HTTP_MESSAGES and exc.description == type(exc).description:
+            message = str(_HTTP_MESSAGES[exc.code])  # werkzeug's stock text, not a specific one
+        if exc.code == 429:  # the description is the limit, "10 per 1 minute"
+            message = _(
+                "Too many requests (at most %(limit)s); wait a moment and retry.",
+                limit=exc.description,
+            )
         if exc.code == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            message = f"The request body is larger than the {limit:,}-byte limit."
+            limit = f"{app.config['MAX_CONTENT_LENGTH']:,}"
+            message = _("The request body is larger than the %(limit)s-byte limit.", limit=limit)
         body, status = error_response(exc.code or 500, code, message)
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429, ...
             if name.lower() != "content-type":
@@ -59,10 +74,10 @@ def init_app(app: Flask) -> None:
     def _unavailable(exc: Exception):
         log.error("backing service unavailable on %s %s: %r", request.method, request.path, exc)
         return error_response(
-            503, "unavailable", "Duet cannot reach its database or Redis; try again shortly."
+            503, "unavailable", _("Duet cannot reach its database or Redis; try again shortly.")
         )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(500, "internal_error", _("Something went wrong on our side."))

@@ -6,6 +6,8 @@ into the contract's answers: 401 `unauthorized` on the API, close code 4401 on a
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.errors import ApiError
 from app.models import Rater
 from app.raters import auth_mode, current_rater, named_mode, session_refused
@@ -15,9 +17,10 @@ from app.vocabulary import OIDC
 def unauthorized() -> ApiError:
     """The answer to a request that needs a signed-in rater and has none."""
     if session_refused():
-        return ApiError(401, "unauthorized", "This rater has been disabled.")
-    how = "at /auth/login" if auth_mode() == OIDC else "with the sign-in link you were sent"
-    return ApiError(401, "unauthorized", f"Sign in first, {how}.")
+        return ApiError(401, "unauthorized", _("This rater has been disabled."))
+    if auth_mode() == OIDC:
+        return ApiError(401, "unauthorized", _("Sign in first, at /auth/login."))
+    return ApiError(401, "unauthorized", _("Sign in first, with the sign-in link you were sent."))
 
 
 def require_rater() -> Rater:

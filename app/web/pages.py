@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template
 from app import vocabulary
 from app.raters import auth_mode, current_rater, named_mode
 from app.vocabulary import ANONYMOUS
+from app.web.i18n import translated_setting
 from config import DEFAULT_MODEL_ENDPOINTS
 
 bp = Blueprint("pages", __name__)
@@ -22,7 +23,7 @@ def page_settings() -> dict[str, Any]:
     rater = current_rater(create=not named_mode())
     signed_in = rater is not None and rater.kind != ANONYMOUS
     return {
-        "data_notice": config["DATA_NOTICE"],
+        "data_notice": translated_setting(config["DATA_NOTICE"]),
         "reason_tags": list(config["REASON_TAGS"]),
         "feedback_edit_seconds": config["FEEDBACK_EDIT_SECONDS"],
         "auth_mode": auth_mode(),

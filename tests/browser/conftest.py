@@ -23,6 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
+# The tests read the page's English words: a context speaks en-US (navigator.languages and
+# Accept-Language) unless a test asks for another locale (test_ui_french.py).
+LOCALE = "en-US"
 TERMINAL = ("done", "error", "cancelled")
 # Runs before the page's own scripts (outside its CSP): records what the CSP blocks, such
 # as an inline event handler that model output managed to smuggle into the page.
@@ -223,6 +226,7 @@ def new_duet(browser, stack) -> Iterator[Callable[..., Duet]]:
     made: list[tuple[object, Duet]] = []
 
     def make(viewport: dict | None = None, **context_options) -> Duet:
+        context_options.setdefault("locale", LOCALE)
         context = browser.new_context(viewport=viewport or DESKTOP, **context_options)
         context.set_default_timeout(15_000)
         context.add_init_script(CSP_WATCH)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import CSP_WATCH, DESKTOP
+from tests.browser.conftest import CSP_WATCH, DESKTOP, LOCALE
 from tests.stored_votes import _close_connections  # noqa: F401
 from tests.synthetic_raters import add_arena, add_crowd
 
@@ -25,7 +25,7 @@ def test_an_admin_sees_the_leaderboard_and_the_raters(browser, stack, runner, ar
     result = runner.invoke(args=["raters", "invite", "boss", "--admin"])
     assert result.exit_code == 0, result.output
     link = urlsplit(result.stdout.strip().splitlines()[-1]).path
-    context = browser.new_context(viewport={**DESKTOP, "height": 1400})
+    context = browser.new_context(viewport={**DESKTOP, "height": 1400}, locale=LOCALE)
     context.add_init_script(CSP_WATCH)
     page = context.new_page()
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CSP_WATCH, DESKTOP, Duet
+from tests.browser.conftest import CSP_WATCH, DESKTOP, LOCALE, Duet
 from tests.conftest import STACK_REDIS_URL, Stack, stack_env
 from tests.oidc import PASSWORD, Provider
 from tests.stack import start_web, start_worker
@@ -62,7 +62,7 @@ def oidc_site(own_database, endpoints, run_dir: Path) -> Iterator[tuple[Stack, P
 def tab(browser, oidc_site) -> Iterator[Duet]:
     """A fresh browser on Duet; no script errors, dialogs or CSP violations on Duet's pages."""
     stack, _provider = oidc_site
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, locale=LOCALE)
     context.set_default_timeout(15_000)
     context.add_init_script(CSP_WATCH)
     duet = Duet(context.new_page(), stack.url)

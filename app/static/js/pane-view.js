@@ -4,7 +4,7 @@
 import { h, icon, uid } from "./dom.js";
 import { settings } from "./settings.js";
 import { turnStreaming } from "./state.js";
-import { t } from "./strings.js";
+import { t, tagLabel } from "./strings.js";
 import { TERMINAL_STATUSES } from "./vocabulary.js";
 
 /** The text a pane shows: the user's correction when there is one, else the model's. */
@@ -17,7 +17,7 @@ export const modelLabel = (slot) => slot.endpoint || slot.model || t("result.unk
 export function tagChips(label) {
   const legendId = uid("tags");
   const chips = settings.reasonTags.map((tag) => h("button", { type: "button", class: "tag-chip",
-    "data-tag": tag, "aria-pressed": "false" }, tag));
+    "data-tag": tag, "aria-pressed": "false" }, tagLabel(tag)));
   const group = h("div", { class: "tag-field", role: "group", "aria-labelledby": legendId },
     h("span", { class: "field-label", id: legendId }, label), h("div", { class: "tag-chips" }, ...chips));
   return { group, chips };

@@ -1,8 +1,9 @@
 /* Every user-facing string of the page's scripts, by message id, in one catalog.
  *
- * t("id", {name: value}) fills {name} placeholders. A second language is one more object
- * of the same keys, chosen from navigator.languages (the template's own text is the
- * server's to translate).
+ * t("id", {name: value}) fills {name} placeholders. Each language is one object of the same
+ * keys (tests/test_i18n.py checks that every language has every id of English, with the
+ * same placeholders); the template's own text is the server's to translate
+ * (app/translations).
  */
 
 const en = {
@@ -124,13 +125,157 @@ const en = {
   // the data notice and the account
   "notice.dismiss": "Got it",
   "account.signout": "Sign out",
+
+  // the default REASON_TAGS (a deployment's own tags show as they are written)
+  "tag.accurate": "accurate",
+  "tag.helpful": "helpful",
+  "tag.clear": "clear",
+  "tag.concise": "concise",
+  "tag.safe": "safe",
+  "tag.well formatted": "well formatted",
+
 };
 
-const catalogs = { en };
+/* French: a no-break space (U+00A0) before the double punctuation marks and inside quotes. */
+const fr = {
+  // statuses of one answer
+  "status.streaming": "En cours…",
+  "status.done": "Terminée",
+  "status.error": "Échec",
+  "status.cancelled": "Arrêtée",
+  "turn.youSaid": "Vous avez dit : ",
+  "turn.sending": "Envoi…",
+  "pane.answer": "Réponse",
+  "pane.failed": "La réponse n’a pas pu être générée.",
+  "pane.stopped": "Arrêtée avant la fin de la réponse.",
+  "pane.edited": "Corrigée par vous",
+  "pane.model": "Modèle : {name}",
+  "pane.show": "Afficher la réponse {slot}",
+  "pane.segmented": "Réponse affichée",
 
+  // why there are two answers
+  "pair.sampled": "Deux réponses cette fois : choisissez la meilleure ; les modèles sont dévoilés après votre vote, et la conversation continue avec votre choix.",
+  "pair.requested": "Vous avez demandé deux réponses : choisissez la meilleure ; les modèles sont dévoilés après votre vote, et la conversation continue avec votre choix.",
+  "pair.reroll": "Une seconde réponse à comparer avec la première : choisissez la meilleure ; les modèles sont dévoilés après votre vote, et la conversation continue avec votre choix.",
+
+  // the vote
+  "choice.a": "A est meilleure",
+  "choice.b": "B est meilleure",
+  "choice.tie": "Égalité",
+  "choice.both_bad": "Toutes deux mauvaises",
+  "vote.question": "Quelle réponse est la meilleure ?",
+  "vote.keys": "Touches : 1 = A, 2 = B, 3 = égalité, 4 = toutes deux mauvaises",
+  "vote.reason": "Pourquoi ? (facultatif)",
+  "vote.reasonPlaceholder": "Qu’est-ce qui a fait la différence ?",
+  "vote.tags": "Ce qui vous a marqué (facultatif)",
+  "vote.save": "Enregistrer la raison",
+  "vote.saved": "Raison enregistrée.",
+  "vote.saving": "Enregistrement…",
+  "vote.closed": "La raison ne peut plus être modifiée.",
+  "vote.wait": "Le vote s’ouvre quand les deux réponses sont terminées.",
+  "vote.recording": "Enregistrement de votre vote…",
+  "vote.failed": "Impossible de voter : la réponse {which} n’a pas abouti. Réessayez, ou passez cette paire.",
+  "vote.stopped": "Impossible de voter : la réponse {which} a été arrêtée. Réessayez, ou passez cette paire.",
+  "vote.skip": "Passer cette paire",
+  "vote.skipReason": "Raison pour passer (facultatif)",
+  "vote.skipConfirm": "Passer",
+  "vote.skipCancel": "Annuler",
+  "vote.skipped": "Vous avez passé cette paire.",
+  "vote.skippedBecause": "Vous avez passé cette paire : {reason}",
+  "vote.notRated": "Pas encore évaluée",
+  "vote.open": "Afficher le vote",
+  "result.a": "Vous avez préféré A : {a} plutôt que {b}",
+  "result.b": "Vous avez préféré B : {b} plutôt que {a}",
+  "result.tie": "Égalité selon vous : {a} et {b}",
+  "result.both_bad": "Toutes deux mauvaises selon vous : {a} et {b}",
+  "result.unknown": "le modèle de {slot}",
+  "result.winner": "Préférée",
+
+  // thumbs, copy, edit, retry
+  "rate.up": "Bonne réponse",
+  "rate.down": "Mauvaise réponse",
+  "rate.send": "Envoyer la note",
+  "rate.cancel": "Annuler",
+  "rate.reason": "Pourquoi ? (facultatif)",
+  "rate.tags": "Ce qui vous a marqué (facultatif)",
+  "rate.thanksUp": "Vous avez jugé cette réponse bonne.",
+  "rate.thanksDown": "Vous avez jugé cette réponse mauvaise.",
+  "copy": "Copier",
+  "copy.done": "Copiée",
+  "copy.failed": "La copie n’est pas permise ici ; sélectionnez plutôt le texte.",
+  "edit": "Corriger",
+  "edit.label": "Votre réponse corrigée",
+  "edit.save": "Enregistrer la correction",
+  "edit.cancel": "Annuler",
+  "edit.saved": "Correction enregistrée : la conversation continue avec votre version.",
+  "retry": "Réessayer",
+  "reroll": "Relancer / comparer",
+  "reroll.title": "Générer une seconde réponse à comparer avec celle-ci",
+
+  // the status line
+  "announce.sending": "Envoi…",
+  "announce.notSent": "Non envoyé.",
+  "announce.streamingPair": "Deux réponses en cours…",
+  "announce.streaming": "Réponse en cours…",
+  "announce.streamingSecond": "Seconde réponse en cours…",
+  "announce.stopping": "Arrêt…",
+  "announce.retrying": "Nouvel essai…",
+  "announce.skipped": "Passée.",
+  "announce.failed": "Échec : {error}",
+  "announce.stopped": "Arrêtée.",
+  "announce.done": "Terminé.",
+  "announce.donePair": "Terminé. Quelle réponse est la meilleure ?",
+  "announce.reconnecting": "Connexion perdue. Reconnexion…",
+  "announce.reconnected": "Reconnecté. Réponse en cours…",
+  "announce.reconnectedPair": "Reconnecté. Deux réponses en cours…",
+  "relay.gap": "Une partie de la réponse s’est perdue en route. Rechargez la page pour la voir en entier.",
+  "relay.unknown": "Ce tour est inconnu du serveur.",
+  "relay.notFound": "Cette réponse n’a pas pu être chargée : le tour est introuvable.",
+  "relay.ended": "La réponse s’est interrompue de façon inattendue.",
+  "relay.reconnecting": "Reconnexion…",
+
+  // conversations
+  "conv.untitled": "Nouvelle conversation",
+  "conv.notFound": "Cette conversation est introuvable.",
+  "conv.rename": "Renommer",
+  "conv.renameLabel": "Nouveau nom pour « {title} »",
+  "conv.delete": "Supprimer",
+  "conv.deleteConfirm": "Supprimer définitivement « {title} » et ses votes ?",
+  "conv.deleteYes": "Supprimer",
+  "conv.deleteNo": "Garder",
+  "conv.actions": "Actions pour « {title} »",
+  "conv.noMatch": "Aucune conversation ne correspond.",
+  "conv.none": "Aucune conversation pour l’instant.",
+  "conv.deleted": "Conversation supprimée.",
+
+  // talking to the server
+  "api.network": "Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.",
+  "api.unreadable": "Le serveur a envoyé une réponse illisible.",
+  "api.server": "Une erreur s’est produite sur le serveur (HTTP {status}). Veuillez réessayer.",
+
+  // the data notice and the account
+  "notice.dismiss": "Compris",
+  "account.signout": "Se déconnecter",
+
+  // the default REASON_TAGS (a deployment's own tags show as they are written)
+  "tag.accurate": "exacte",
+  "tag.helpful": "utile",
+  "tag.clear": "claire",
+  "tag.concise": "concise",
+  "tag.safe": "sûre",
+  "tag.well formatted": "bien présentée",
+
+};
+
+export const catalogs = { en, fr };
+
+/* The server picked the language from Accept-Language (LANGUAGES) and wrote it in
+ * <html lang>, so the page's words and the server's agree; the browser's own list decides
+ * only when the page names no language Duet has. */
 function pickCatalog() {
-  for (const tag of navigator.languages || [navigator.language || "en"]) {
-    const base = String(tag).toLowerCase().split("-")[0];
+  const tags = [document.documentElement.lang, ...(navigator.languages || [navigator.language])];
+  for (const tag of tags) {
+    const base = String(tag || "").toLowerCase().split("-")[0];
     if (catalogs[base]) return catalogs[base];
   }
   return en;
@@ -138,9 +283,12 @@ function pickCatalog() {
 
 const catalog = pickCatalog();
 
-/** The message `id` in the browser's language (English when missing), with {name}s filled. */
+/** The message `id` in the page's language (English when missing), with {name}s filled. */
 export function t(id, vars) {
   const text = catalog[id] ?? en[id] ?? id;
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
 }
+
+/** A reason tag as the page shows it: a default tag in the page's language, any other as written. */
+export const tagLabel = (tag) => catalog[`tag.${tag}`] ?? en[`tag.${tag}`] ?? tag;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import request
+from flask_babel import gettext as _
 
 from app.errors import ApiError
 
@@ -22,7 +23,7 @@ def flag(name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise _invalid(name, "must be 1 or 0")
+    raise _invalid(name, _("must be 1 or 0"))
 
 
 def integer(name: str, default: int, low: int, high: int) -> int:
@@ -33,9 +34,9 @@ def integer(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise _invalid(name, "must be a whole number") from None
+        raise _invalid(name, _("must be a whole number")) from None
     if not low <= value <= high:
-        raise _invalid(name, f"must be between {low} and {high}")
+        raise _invalid(name, _("must be between %(low)s and %(high)s", low=low, high=high))
     return value
 
 
@@ -54,5 +55,7 @@ def moment(name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise _invalid(name, f"{raw!r} is not an ISO 8601 date or date-time") from None
+        raise _invalid(
+            name, _("%(raw)s is not an ISO 8601 date or date-time", raw=repr(raw))
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

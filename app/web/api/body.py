@@ -6,6 +6,7 @@ import json
 from typing import Any, Literal, overload
 
 from flask import request
+from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import ApiError
@@ -19,16 +20,16 @@ def json_body() -> dict[str, Any]:
         return {}
     if not request.is_json:
         raise ApiError(
-            415, "not_json", "Send the body as JSON with Content-Type: application/json."
+            415, "not_json", _("Send the body as JSON with Content-Type: application/json.")
         )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
+        raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from None
     except RecursionError:  # nesting deeper than the parser can follow: still the client's fault
-        raise ApiError(400, "malformed_json", "The request body is nested too deeply.") from None
+        raise ApiError(400, "malformed_json", _("The request body is nested too deeply.")) from None
     if not isinstance(data, dict):
-        raise ApiError(400, "malformed_json", "The request body must be a JSON object.")
+        raise ApiError(400, "malformed_json", _("The request body must be a JSON object."))
     return data
 
 
@@ -60,23 +61,31 @@ def text_field(
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         if required:
-            raise ApiError(422, f"invalid_{name}", f"'{name}' is required.")
+            raise ApiError(422, f"invalid_{name}", _("'%(name)s' is required.", name=name))
         return None
     if not isinstance(value, str):
-        raise ApiError(422, f"invalid_{name}", f"'{name}' must be a string.")
+        raise ApiError(422, f"invalid_{name}", _("'%(name)s' must be a string.", name=name))
     if required and not value.strip():
-        raise ApiError(422, f"invalid_{name}", f"'{name}' must not be empty.")
+        raise ApiError(422, f"invalid_{name}", _("'%(name)s' must not be empty.", name=name))
     if len(value) > limit:
         raise ApiError(
             413,
             f"{name}_too_long",
-            f"'{name}' is {len(value):,} characters long; the limit is {limit:,}.",
+            _(
+                "'%(name)s' is %(length)s characters long; the limit is %(limit)s.",
+                name=name,
+                length=f"{len(value):,}",
+                limit=f"{limit:,}",
+            ),
         )
     if not storable(value):
         raise ApiError(
             422,
             f"invalid_{name}",
-            f"'{name}' must not contain NUL characters (\\u0000) or unpaired surrogates.",
+            _(
+                "'%(name)s' must not contain NUL characters (\\u0000) or unpaired surrogates.",
+                name=name,
+            ),
         )
     return value
 
@@ -100,5 +109,9 @@ def choice_field(
     value = data.get(name, default)
     if value not in allowed:
         options = ", ".join(repr(a) for a in allowed)
-        raise ApiError(422, f"invalid_{name}", f"'{name}' must be one of {options}.")
+        raise ApiError(
+            422,
+            f"invalid_{name}",
+            _("'%(name)s' must be one of %(options)s.", name=name, options=options),
+        )
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, or_, select
 
 from app.chat.ownership import own_conversation
@@ -47,9 +48,11 @@ def list_conversations():
     )
     q = request.args.get("q", "").strip()
     if "\x00" in q:  # PostgreSQL refuses NUL in text
-        raise ApiError(422, "invalid_q", "'q' must not contain NUL characters.")
+        raise ApiError(422, "invalid_q", _("'q' must not contain NUL characters."))
     if len(q) > MAX_QUERY_CHARS:
-        raise ApiError(413, "q_too_long", f"'q' is limited to {MAX_QUERY_CHARS} characters.")
+        raise ApiError(
+            413, "q_too_long", _("'q' is limited to %(n)s characters.", n=MAX_QUERY_CHARS)
+        )
     if q:
         query = query.where(_mentions(q))
     conversations = db.session.scalars(query).all()
@@ -97,7 +100,9 @@ def delete_conversation(cid: str):
     while an answer still streams (its worker would write into a deleted row)."""
     conversation = own_conversation(cid, rater_id())
     if any(r.status == STREAMING for t in conversation.turns for r in t.responses):
-        raise ApiError(409, "conversation_busy", "An answer is still being written; stop it first.")
+        raise ApiError(
+            409, "conversation_busy", _("An answer is still being written; stop it first.")
+        )
     db.session.delete(conversation)
     db.session.commit()
     return "", 204

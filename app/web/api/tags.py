@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.errors import ApiError
 
@@ -18,5 +19,9 @@ def tags_field(data: dict[str, Any], name: str = "tags") -> list[str]:
     allowed = current_app.config["REASON_TAGS"]
     if not isinstance(value, list) or not all(isinstance(t, str) and t in allowed for t in value):
         options = ", ".join(repr(t) for t in allowed)
-        raise ApiError(422, "invalid_tags", f"'{name}' must be a list of tags from {options}.")
+        raise ApiError(
+            422,
+            "invalid_tags",
+            _("'%(name)s' must be a list of tags from %(options)s.", name=name, options=options),
+        )
     return list(dict.fromkeys(value))
