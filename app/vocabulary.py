@@ -1,6 +1,6 @@
 """Every value the API, the page, the CLI and the exports allow, defined once.
 
-The OpenAPI document (`app/web/openapi.py`), the CLI and the page (rendered into
+The OpenAPI document (`app/web/openapi/`), the CLI and the page (rendered into
 `index.html` as JSON by `app/web/pages.py`) all read them from here.
 """
 

@@ -1,4 +1,4 @@
-"""The admin calls as OpenAPI operations, for app/web/openapi.py's document."""
+"""The admin calls as OpenAPI operations, for the document of app/web/openapi/."""
 
 from __future__ import annotations
 

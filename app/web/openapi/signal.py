@@ -1,5 +1,5 @@
 """The calls that give more signal per turn (thumbs, edits, retry, skip, a vote explained
-later) as OpenAPI schemas and operations, for app/web/openapi.py's document."""
+later) as OpenAPI schemas and operations, for the document of app/web/openapi/."""
 
 from __future__ import annotations
 

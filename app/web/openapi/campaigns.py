@@ -1,4 +1,4 @@
-"""The campaign calls as OpenAPI operations and schemas, for app/web/openapi.py's document."""
+"""The campaign calls as OpenAPI operations and schemas, for the document of app/web/openapi/."""
 
 from __future__ import annotations
 
