@@ -42,6 +42,7 @@ class SseClient(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.time_ns()
+        self.tally.wire_bytes += len(data)
         buf = self.buf
         buf += data
         if not self.head_done:

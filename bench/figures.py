@@ -150,6 +150,14 @@ def summarise(
         "ttft_ms": ttft,
         "token_latency_ms": lat,
         "web_cpu_s_per_1k_tokens": _r(web_cpu / (d_tokens / 1000), 4) if d_tokens else None,
+        # The headline: what relaying costs Duet's own processes per token delivered.
+        "relay_cpu_ms_per_token": _relay_cpu(cpu, d_tokens),
+        # Bytes the clients received per token: the websocket (Duet) against the SSE stream
+        # read directly (baseline), heads and framing included.
+        "wire_bytes_per_token": {
+            "duet": _r(duet.wire_bytes / d_tokens, 1) if d_tokens else None,
+            "baseline": _r(base.wire_bytes / b_tokens, 1) if b_tokens else None,
+        },
         "rss_per_socket_kib": _r(growth / pairs, 1),
         "web_rss_mib": {
             "idle": _r(sampler.idle_kib / 1024, 1),
@@ -186,6 +194,14 @@ def summarise(
         "web": {"processes": cfg.web_procs, "threads_per_process": threads},
         "loadavg": [float(v) for v in os.getloadavg()],
     }
+
+
+def _relay_cpu(cpu: dict, tokens: int) -> dict:
+    """CPU ms per token delivered of the web, the worker, and the two together."""
+    if not tokens:
+        return {"web": None, "worker": None, "total": None}
+    web, worker = 1000 * cpu["web"] / tokens, 1000 * cpu["worker"] / tokens
+    return {"web": _r(web, 3), "worker": _r(worker, 3), "total": _r(web + worker, 3)}
 
 
 def _retention(tally: Tally, expected: int) -> float:

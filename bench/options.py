@@ -85,8 +85,8 @@ def parse_args(argv: list[str] | None, description: str) -> Config:
     parser.add_argument(
         "--web-pool",
         choices=("gthread", "gevent"),
-        default="gthread",
-        help="gunicorn's worker class",
+        default="gevent",
+        help="gunicorn's worker class (the Procfile's is gevent)",
     )
     parser.add_argument(
         "--database-url",

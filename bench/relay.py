@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.relay --pairs 50 --tokens 100
     .venv/bin/python -m bench.relay --quick --json /tmp/r.json   # the CI smoke run (N=1)
 
-Everything real except the model: gunicorn (gthread, as in the Procfile), Celery worker(s)
+Everything real except the model: gunicorn (gevent, as in the Procfile), Celery worker(s)
 (gevent pool, as in the Procfile), Redis, the database; the model is a fixed-rate
 OpenAI-compatible upstream (bench/upstream.py) that the run starts in its own process. For
 each N it runs two phases on the same upstream:

@@ -33,11 +33,12 @@ def print_table(result: dict) -> None:
     )
     head = (
         f"{'pairs':>5} | {'retention':>9} | {'TTFT +p50':>9} {'+p99':>7} | {'token +p50':>10} "
-        f"{'+p99':>7} | {'web CPU':>7} | {'RSS/sock':>8} | {'slots ok':>9}"
+        f"{'+p99':>7} | {'relay CPU':>9} {'web':>6} {'worker':>6} | {'bytes/token':>11} "
+        f"{'direct':>6} | {'slots ok':>9}"
     )
     units = (
-        f"{'':>5} | {'':>9} | {'ms':>9} {'ms':>7} | {'ms':>10} {'ms':>7} | {'s/1k':>7} |"
-        f" {'KiB':>8} | {'':>9}"
+        f"{'':>5} | {'':>9} | {'ms':>9} {'ms':>7} | {'ms':>10} {'ms':>7} | {'ms/token':>9} "
+        f"{'':>6} {'':>6} | {'':>11} {'':>6} | {'':>9}"
     )
     print()
     print(head)
@@ -49,11 +50,12 @@ def print_table(result: dict) -> None:
             continue
         ta, la = r["ttft_ms"]["added"], r["token_latency_ms"]["added"]
         ok = f"{r['duet']['done']}/{r['duet']['streams']}"
+        cpu, wire = r["relay_cpu_ms_per_token"], r["wire_bytes_per_token"]
         print(
             f"{r['pairs']:>5} | {r['retention']:>9.3f} | {_fmt(ta['p50']):>9} {_fmt(ta['p99']):>7}"
-            f" | {_fmt(la['p50']):>10} {_fmt(la['p99']):>7} | "
-            f"{_fmt(r['web_cpu_s_per_1k_tokens'], 3):>7} | {_fmt(r['rss_per_socket_kib'], 0):>8}"
-            f" | {ok:>9}"
+            f" | {_fmt(la['p50']):>10} {_fmt(la['p99']):>7} | {_fmt(cpu['total'], 3):>9} "
+            f"{_fmt(cpu['web'], 3):>6} {_fmt(cpu['worker'], 3):>6} | {_fmt(wire['duet']):>11} "
+            f"{_fmt(wire['baseline']):>6} | {ok:>9}"
         )
     print()
     print("Raw figures (Duet / direct baseline), and where the CPU went during the Duet phase")
@@ -76,7 +78,9 @@ def print_table(result: dict) -> None:
             "          cores busy: "
             + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in c.items())
             + f"; web RSS {_fmt(r['web_rss_mib']['idle'])} -> {_fmt(r['web_rss_mib']['peak'])}"
-            f" MiB; {r['tokens']['delivered']}/{r['tokens']['expected']} tokens"
+            f" MiB ({_fmt(r['rss_per_socket_kib'], 0)} KiB per socket); "
+            f"{r['tokens']['delivered']}/{r['tokens']['expected']} tokens in "
+            f"{r['tokens']['messages']} messages"
         )
         print(
             "          cores waiting for a CPU (runnable, not running): "
@@ -126,9 +130,12 @@ def _verdict(met: bool | None) -> str:
 def print_progress(row: dict, seconds: float) -> None:
     """The line printed as soon as an N is measured; `seconds` since the run began."""
     la = row["token_latency_ms"]["added"]
+    cpu = row["relay_cpu_ms_per_token"]
     print(
         f"N={row['pairs']}: retention {row['retention']:.3f}, added TTFT p50 "
         f"{_fmt(row['ttft_ms']['added']['p50'])} ms, added token p99 {_fmt(la['p99'])} ms,"
+        f" relay CPU {_fmt(cpu['total'], 3)} ms/token (web {_fmt(cpu['web'], 3)}, worker "
+        f"{_fmt(cpu['worker'], 3)}), load {row['loadavg'][0]:.2f},"
         f" {row['duet']['done']}/{row['duet']['streams']} slots done "
         f"({seconds:.0f} s)",
         flush=True,

@@ -38,6 +38,9 @@ class Tally:
     post_ms: list[float] = field(default_factory=list)  # POST of a turn until its 202
     upgrade_ms: list[float] = field(default_factory=list)  # websocket connect until its 101
     prompts: dict[str, int] = field(default_factory=dict)  # pair prompt -> POST sent (ns)
+    # Bytes the clients received on their stream connections (websocket or SSE), response
+    # heads and framing included: what the stream costs on the wire.
+    wire_bytes: int = 0
 
     def tokens(self, slot: Slot, text: str, now: int) -> None:
         """Record one message's stamped tokens for `slot`, received at `now` (ns)."""

@@ -1,5 +1,6 @@
 """A browser's websocket on `/ws/turns/<tid>`: a minimal RFC 6455 client on asyncio that
-takes each message's receive time when its bytes arrive."""
+takes each message's receive time when its bytes arrive. It offers permessage-deflate
+(RFC 7692) as browsers do, so the server's side costs what a browser makes it cost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import json
 import os
 import time
+import zlib
 
 from bench.clients import take_head
 from bench.tally import Slot, Tally
@@ -22,8 +24,12 @@ class WsClient(asyncio.Protocol):
         self.opened = self.got_end = False
         self.close_code: int | None = None
         self.fragments: list[bytes] = []
+        self.compressed = False  # the message being reassembled has RSV1 set
+        self.inflate: zlib._Decompress | None = None  # set when the server took deflate
+        self.inflate_fresh = False  # server_no_context_takeover: a new inflater per message
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
+        self.b0 = 0  # the first byte of the frame being handled (FIN, RSV1, opcode)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -32,12 +38,14 @@ class WsClient(asyncio.Protocol):
         request = (
             f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
             f"Cookie: {self.cookie}\r\n\r\n"
         )
         self.transport.write(request.encode())
 
     def data_received(self, data: bytes) -> None:
         now = time.time_ns()
+        self.tally.wire_bytes += len(data)
         buf = self.buf
         buf += data
         if not self.opened:
@@ -51,6 +59,7 @@ class WsClient(asyncio.Protocol):
                 return
             self.opened = True
             self.tally.upgrade_ms.append((now - self.t_connect) / 1e6)
+            self._extensions(head)
         pos, size = 0, len(buf)
         while size - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
@@ -72,14 +81,29 @@ class WsClient(asyncio.Protocol):
             if mask:
                 payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
             pos = at + length
+            self.b0 = b0
             self._frame(b0 & 0x80, b0 & 0x0F, payload, now)
         del buf[:pos]
 
+    def _extensions(self, head: bytes) -> None:
+        """Take the permessage-deflate parameters the server answered with, if it did."""
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip() == b"sec-websocket-extensions" and b"permessage-deflate" in value:
+                self.inflate = zlib.decompressobj(-15)
+                self.inflate_fresh = b"server_no_context_takeover" in value
+
     def _frame(self, fin: int, opcode: int, payload: bytes, now: int) -> None:
         if opcode in (0x1, 0x2, 0x0):
+            if opcode:
+                self.compressed = bool(self.b0 & 0x40)
             self.fragments.append(payload)
             if fin:
                 message, self.fragments = b"".join(self.fragments), []
+                if self.compressed and self.inflate is not None:
+                    if self.inflate_fresh:
+                        self.inflate = zlib.decompressobj(-15)
+                    message = self.inflate.decompress(message + b"\x00\x00\xff\xff")
                 self._message(message, now)
         elif opcode == 0x8:  # close: echo it, then hang up
             self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None

@@ -118,6 +118,10 @@ def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
     assert run["rss_per_socket_kib"] >= 0
     assert run["cpu_s"]["web"] >= 0
     assert set(run["cpu_ms_per_token"]) == {"web", "worker", "redis", "upstream", "bench_clients"}
+    relay_cpu = run["relay_cpu_ms_per_token"]  # the headline columns
+    assert relay_cpu["total"] == pytest.approx(relay_cpu["web"] + relay_cpu["worker"], abs=0.002)
+    assert run["wire_bytes_per_token"]["duet"] > 0
+    assert run["wire_bytes_per_token"]["baseline"] > 0
     waiting = run["cpu_cores_waiting"]
     assert set(waiting) == {"web", "worker", "upstream"}
     assert all(v is None or v >= 0 for v in waiting.values())
