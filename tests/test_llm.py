@@ -102,6 +102,13 @@ def test_parse_chunk_rejects_malformed_payloads(payload: str) -> None:
         parse_chunk(payload)
 
 
+@pytest.mark.parametrize("extra", ['"logprob": NaN', '"logprob": -Infinity', '"x": "\\ud83d"'])
+def test_parse_chunk_reads_what_python_json_reads_beyond_strict_json(extra: str) -> None:
+    # orjson (the fast path) refuses these; the answer must not change because of it
+    payload = '{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}],' + extra + "}"
+    assert parse_chunk(payload) == Chunk("Hi")
+
+
 def test_parse_chunk_raises_in_band_errors_with_their_message() -> None:
     with pytest.raises(GenerationError, match="reported an error: CUDA out of memory"):
         parse_chunk('{"error": {"message": "CUDA out of memory", "type": "InternalServerError"}}')
