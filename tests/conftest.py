@@ -30,6 +30,7 @@ from config import Config, normalise_database_url
 from tests.campaign_helpers import campaign_app  # noqa: F401 (the campaign tests' fixture)
 from tests.client import DuetClient
 from tests.fake_llm import FakeLLM
+from tests.oidc.duet import provider  # noqa: F401 (the OpenID Connect tests' provider)
 from tests.stack import ROOT, start_private_redis, start_web, start_worker
 from tests.stored_votes import votes  # noqa: F401 (a fixture the export tests share)
 

@@ -8,99 +8,30 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
-from joserfc import jwt
-from joserfc.jwk import OctKey, RSAKey
-from markupsafe import escape
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Rater
 from app.raters.oidc import (
     CODE_REFUSED,
-    NO_ID_TOKEN,
-    OTHER_ISSUER,
     STATE_UNKNOWN,
     TOKEN_REFUSED,
 )
-from tests.oidc import Provider, sign_in
-
-CALLBACK = "http://localhost/auth/callback"  # the test client's host
-OTHER_CALLBACK = "http://other.test/callback"
-DUET = {"client_id": "duet", "client_secret": "duet-secret", "redirect_uris": [CALLBACK]}
-OTHER = {"client_id": "other", "client_secret": "other-secret", "redirect_uris": [OTHER_CALLBACK]}
-# The port is chosen now, so that the settings below can name the provider.
-PROVIDER = Provider()
-SETTINGS = {
-    "AUTH_MODE": "oidc",
-    "OIDC_ISSUER": PROVIDER.issuer,
-    "OIDC_CLIENT_ID": DUET["client_id"],
-    "OIDC_CLIENT_SECRET": DUET["client_secret"],
-    "OIDC_ADMIN_EMAILS": ["grace@example.test"],
-}
-oidc = pytest.mark.settings(**SETTINGS)
-
-
-@pytest.fixture(scope="module")
-def provider(run_dir: Path) -> Iterator[Provider]:
-    """The provider, with Duet and a second client registered."""
-    PROVIDER.start([DUET, OTHER], logs_in(run_dir))
-    yield PROVIDER
-    PROVIDER.stop()
-
-
-def logs_in(run_dir: Path) -> Path:
-    (run_dir / "logs").mkdir(exist_ok=True)
-    return run_dir / "logs"
-
-
-def begin(client) -> str:
-    """GET /auth/login; the provider's authorization URL it redirects to."""
-    response = client.get("/auth/login")
-    assert response.status_code == 302, response.text
-    return response.headers["Location"]
-
-
-def callback(client, url: str):
-    """Visit the URL the provider sent the browser back to."""
-    assert url.startswith(CALLBACK), url
-    return client.get(url.removeprefix("http://localhost"))
-
-
-def me(client) -> dict | None:
-    response = client.get("/api/me")
-    assert response.status_code == 200
-    return response.json["rater"]
-
-
-def refused(response, status: int = 400, says: str | None = None) -> None:
-    """A refused sign-in: an HTML page with `status` (saying `says`), no traceback, and no
-    session."""
-    assert response.status_code == status, response.text
-    if says is not None:
-        assert str(escape(says)) in response.text, response.text
-    assert response.mimetype == "text/html"
-    assert "You are not signed in" in response.text
-    assert "Traceback" not in response.text
-    assert response.headers["Cache-Control"] == "no-store"
-
-
-def session_of(app, client) -> dict:
-    """What the browser's (signed, not encrypted) session cookie holds."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.loads(client.get_cookie("session").value)
-
-
-def rater_count(app) -> int:
-    with app.app_context():
-        return len(db.session.scalars(select(Rater)).all())
-
+from tests.oidc import sign_in
+from tests.oidc.duet import (
+    CALLBACK,
+    OTHER_CALLBACK,
+    begin,
+    callback,
+    me,
+    oidc,
+    rater_count,
+    refused,
+    session_of,
+)
 
 # --------------------------------------------------------------------------- the journey
 
@@ -313,138 +244,3 @@ def test_each_state_completes_one_callback_and_stays_on_the_server(app, client, 
 
 # A key of the test's own stands in for the provider's: ID tokens made here, with one flaw
 # each, reach Duet's checks as if the provider's token endpoint had answered them.
-KEY = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
-STRANGER = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
-# A symmetric key in the key set (a provider should publish none): HS256 is still refused.
-SHARED = OctKey.generate_key(256, parameters={"kid": "shared"})
-
-
-def _id_token(claims: dict, key: RSAKey | OctKey = KEY) -> str:
-    alg = "HS256" if isinstance(key, OctKey) else "RS256"
-    return jwt.encode({"alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
-
-
-FLAWS = {
-    "none": ({}, KEY),
-    # Authlib alone takes this one: a single audience other than us, `azp` ours.
-    "audience": ({"aud": ["other"], "azp": "duet"}, KEY),
-    "azp": ({"aud": ["duet", "other"], "azp": "other"}, KEY),
-    "issuer": ({"iss": "http://evil.test"}, KEY),
-    "expired": ({"exp": int(time.time()) - 600, "iat": int(time.time()) - 900}, KEY),
-    "issued later": ({"iat": int(time.time()) + 600}, KEY),
-    "nonce": ({"nonce": "someone-elses"}, KEY),
-    "no nonce": ({"nonce": None}, KEY),
-    "signature": ({}, STRANGER),
-    "symmetric": ({}, SHARED),
-    "no id token": ({}, None),
-}
-
-
-@oidc
-@pytest.mark.parametrize("flaw", list(FLAWS))
-def test_the_id_tokens_signature_issuer_audience_expiry_and_nonce_are_checked(
-    app, client, provider, monkeypatch, flaw
-):
-    nonce = parse_qs(urlsplit(begin(client)).query)["nonce"][0]
-    state = next(iter(session_of(app, client))).removeprefix("_state_oidc_")
-    now = int(time.time())
-    claims = {"iss": provider.issuer, "sub": "ada", "aud": "duet", "exp": now + 300,
-              "iat": now, "nonce": nonce, "name": "Ada", "email": "ada@example.test"}  # fmt: skip
-    changes, key = FLAWS[flaw]
-    claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
-    duet_client = app.extensions["duet.oidc"]
-    jwks = {"keys": [KEY.as_dict(private=False), SHARED.as_dict(private=True)]}
-    monkeypatch.setattr(duet_client, "fetch_jwk_set", lambda force=False: jwks)
-    # Providers that can sign with the client secret list HS256 too (Keycloak does).
-    metadata = duet_client.load_server_metadata()
-    monkeypatch.setitem(metadata, "id_token_signing_alg_values_supported", ["RS256", "HS256"])
-    answer = {"access_token": "at", "token_type": "Bearer"}
-    if key is not None:
-        answer["id_token"] = _id_token(claims, key)
-    monkeypatch.setattr(duet_client, "fetch_access_token", lambda **_: dict(answer))
-    query = {"code": "c", "state": state, "iss": provider.issuer}
-    response = client.get("/auth/callback", query_string=query)
-    if flaw == "none":
-        assert response.status_code == 303, response.text
-        assert me(client)["name"] == "Ada"
-    else:
-        refused(response, says=NO_ID_TOKEN if flaw == "no id token" else TOKEN_REFUSED)
-        assert me(client) is None and rater_count(app) == 0
-
-
-@oidc
-def test_authlib_alone_takes_an_id_token_for_another_audience(app, provider, monkeypatch):
-    """Why Duet checks `aud` itself: Authlib 1.9's default claims options check only `iss`."""
-    now = int(time.time())
-    claims = {"iss": provider.issuer, "sub": "ada", "aud": ["other"], "azp": "duet",
-              "exp": now + 300, "iat": now, "nonce": "n"}  # fmt: skip
-    duet_client = app.extensions["duet.oidc"]
-    jwks = {"keys": [KEY.as_dict(private=False)]}
-    monkeypatch.setattr(duet_client, "fetch_jwk_set", lambda force=False: jwks)
-    with app.test_request_context():
-        taken = duet_client.parse_id_token({"id_token": _id_token(claims)}, nonce="n")
-    assert taken["aud"] == ["other"]
-
-
-@oidc
-def test_an_answer_naming_another_issuer_signs_nobody_in(app, client, provider):
-    back = sign_in(begin(client), "ada", CALLBACK)
-    forged = back.replace("iss=", "iss=http%3A%2F%2Fevil.test&was=")
-    refused(callback(client, forged), says=OTHER_ISSUER)
-    assert me(client) is None
-    # This provider says it always sends `iss`: an answer without it is not its.
-    back = sign_in(begin(client), "ada", CALLBACK)
-    query = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items() if k != "iss"}
-    refused(client.get("/auth/callback", query_string=query), says=OTHER_ISSUER)
-    assert me(client) is None
-
-
-@oidc
-def test_a_refusal_at_the_provider_signs_nobody_in(app, client, provider):
-    state = parse_qs(urlsplit(begin(client)).query)["state"][0]
-    refused(client.get(f"/auth/callback?error=access_denied&state={state}"), 403)
-    assert me(client) is None
-
-
-@oidc
-def test_a_disabled_rater_cannot_sign_in(app, client, runner, provider):
-    assert callback(client, sign_in(begin(client), "ada", CALLBACK)).status_code == 303
-    assert runner.invoke(args=["raters", "disable", "Ada Lovelace"]).exit_code == 0
-    again = app.test_client()
-    refused(callback(again, sign_in(begin(again), "ada", CALLBACK)), 403)
-    assert me(again) is None
-
-
-# --------------------------------------------------------------------------- other modes, outages
-
-
-def test_the_routes_exist_only_in_oidc_mode(client):
-    assert client.get("/auth/login").status_code == 404
-    assert client.get("/auth/callback?code=x&state=y").status_code == 404
-
-
-@pytest.mark.settings(**{**SETTINGS, "OIDC_ISSUER": "http://127.0.0.1:1"})  # nothing listens
-def test_a_provider_that_cannot_be_reached_gets_a_clear_page(client):
-    started = time.monotonic()
-    for path in ("/auth/login", "/auth/callback?code=x&state=y"):
-        response = client.get(path)
-        refused(response, 503)
-        assert "cannot be reached" in response.text
-    assert time.monotonic() - started < 10
-    assert me(client) is None
-
-
-SECOND = Provider()  # a provider of its own, stopped halfway through a sign-in
-
-
-@pytest.mark.settings(**{**SETTINGS, "OIDC_ISSUER": SECOND.issuer})
-def test_a_provider_gone_before_the_callback_gets_a_clear_page(app, client, run_dir):
-    SECOND.start([DUET], logs_in(run_dir))
-    try:
-        back = sign_in(begin(client), "ada", CALLBACK)
-    finally:
-        SECOND.stop()
-    response = callback(client, back)
-    refused(response, 503)
-    assert "cannot be reached" in response.text
-    assert me(client) is None and rater_count(app) == 0
