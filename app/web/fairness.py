@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import cast
 
 from flask import current_app, g
+from flask_babel import gettext
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -101,9 +102,29 @@ def admit(responses: Iterable[Response]) -> None:
         raise ApiError(
             429,
             "too_many_generations",
-            f"{who.capitalize()} already has {cap} answers being generated, the most allowed "
-            f"at once; wait for one to finish (or cancel one), then send again.",
+            _capped(who, cap),
         )
+
+
+def _capped(who: str, cap: int) -> str:
+    # One whole sentence per cap, so that a translation can agree its words with the subject.
+    if who == "your account":
+        return gettext(
+            "Your account already has %(cap)s answers being generated, the most allowed at "
+            "once; wait for one to finish (or cancel one), then send again.",
+            cap=cap,
+        )
+    if who == "this browser":
+        return gettext(
+            "This browser already has %(cap)s answers being generated, the most allowed at "
+            "once; wait for one to finish (or cancel one), then send again.",
+            cap=cap,
+        )
+    return gettext(
+        "Your network address already has %(cap)s answers being generated, the most allowed "
+        "at once; wait for one to finish (or cancel one), then send again.",
+        cap=cap,
+    )
 
 
 def release(responses: Iterable[Response]) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter import RouteLimit
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
@@ -122,7 +123,7 @@ def _check_origin() -> None:
         except ValueError:
             origin = request.referrer
     if origin is not None and not allowed_origin(origin):
-        raise ApiError(403, "forbidden_origin", "Requests from this origin are not allowed.")
+        raise ApiError(403, "forbidden_origin", _("Requests from this origin are not allowed."))
 
 
 def _retry_after(response) -> ResponseReturnValue:

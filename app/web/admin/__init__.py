@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
+from flask_babel import gettext as _
 
 from app.errors import ApiError
 from app.raters import auth_mode, current_rater, session_refused
@@ -45,7 +46,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return page, 401, _NO_STORE
         if not rater.is_admin:
             if wants_json:
-                raise ApiError(403, "forbidden", "Only admins may use the admin area.")
+                raise ApiError(403, "forbidden", _("Only admins may use the admin area."))
             page = render_template(
                 "admin/denied.html", status=403, problem=None, auth_mode=auth_mode(), rater=rater
             )
