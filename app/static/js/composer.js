@@ -20,7 +20,7 @@ export function updateComposer() {
   els.modePair.disabled = isBusy;
   els.send.disabled = state.sending;
   els.send.hidden = streaming;
-  els.stop.hidden = !streaming;
+  els.stop.hidden = !streaming || els.composer.hidden; // hidden: a campaign's shared turn
   els.stop.disabled = state.stopping;
   els.composer.classList.toggle("is-busy", isBusy);
   els.newConversation.disabled = state.sending;

@@ -1,5 +1,6 @@
 /* Opening, showing and starting conversations. */
 import { api, enc } from "./api.js";
+import { leaveCampaignView } from "./campaign-view.js";
 import { updateComposer } from "./composer.js";
 import { DEFAULT_TITLE, renderConversationList, setHash } from "./conversation-list.js";
 import { els, scrollToBottom, updateEmptyState } from "./dom.js";
@@ -29,6 +30,7 @@ export async function openConversation(cid) {
 
 function showConversation(conv) {
   closeAllLinks();
+  leaveCampaignView();
   state.currentId = conv.id;
   state.conversation = conv;
   state.turns.clear();
@@ -62,6 +64,7 @@ function showConversation(conv) {
 /** Show no conversation (the last one was deleted): the welcome and an empty message box. */
 export function showNothing() {
   closeAllLinks();
+  leaveCampaignView();
   state.loadToken++;
   Object.assign(state, { currentId: null, conversation: null });
   state.turns.clear();

@@ -5,6 +5,9 @@
  * .turn[data-turn-id], .pane[data-slot][data-status].
  */
 import { bindAccount } from "./account.js";
+import { bindCampaigns, hashCampaignId, openCampaign } from "./campaign.js";
+import { refreshCampaigns } from "./campaign-list.js";
+import { campaigns } from "./campaign-state.js";
 import { autosize, bindCompareSwitch, updateComposer } from "./composer.js";
 import { bindConversationActions } from "./conversation-actions.js";
 import { hashConversationId, refreshConversations } from "./conversation-list.js";
@@ -44,6 +47,7 @@ function bind() {
   bindCompareSwitch();
   bindDataNotice();
   bindAccount();
+  bindCampaigns();
   document.addEventListener("keydown", onVoteKey);
   els.list.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-conversation-id]");
@@ -74,7 +78,9 @@ async function init() {
   initMarkdown();
   bind();
   updateComposer();
-  await refreshConversations();
+  await Promise.all([refreshConversations(), refreshCampaigns()]);
+  const campaign = hashCampaignId();
+  if (campaign && (await openCampaign(campaign))) return;
   const wanted = hashConversationId();
   let opened = false;
   if (wanted) opened = await openConversation(wanted);
@@ -107,6 +113,7 @@ window.duet = {
     return s ? s.seq : null;
   },
   currentConversationId: () => state.currentId,
+  currentCampaignId: () => campaigns.id,
   reload: () => (state.currentId ? openConversation(state.currentId) : refreshConversations()),
   ready: null,
 };

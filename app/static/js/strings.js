@@ -134,6 +134,30 @@ const en = {
   "tag.safe": "safe",
   "tag.well formatted": "well formatted",
 
+  // campaigns: prompt sets rated by several raters (campaign*.js)
+  "campaigns.heading": "Campaigns",
+  "campaigns.count": "{mine} of {items} done",
+  "campaign.guidelines": "Guidelines",
+  "campaign.prompt": "Prompt",
+  "campaign.systemPrompt": "System prompt",
+  "campaign.progress": "{mine} of {items} done",
+  "campaign.progressItem": "{mine} of {items} done, {people}",
+  "campaign.people.none": "nobody has rated this one yet",
+  "campaign.people.one": "1 person rated this one",
+  "campaign.people.many": "{n} people rated this one",
+  "campaign.complete": "Items with all their {overlap} votes: {rated} of {items}",
+  "campaign.loading": "Getting the next item…",
+  "campaign.nothingLeft": "Nothing left to rate here.",
+  "campaign.nothingLeftWhy": "You have rated every item you can: the others have the votes they need, or are with other raters for now. Thank you!",
+  "campaign.checkAgain": "Check again",
+  "campaign.closed": "This campaign is closed: it hands out no more items.",
+  "campaign.notFound": "That campaign could not be found; it may have been closed.",
+  "campaign.failed": "The next item could not be loaded.",
+  "campaign.tryAgain": "Try again",
+  "campaign.expired": "The last item waited too long for your vote and went to other raters. Here is the next one.",
+  "campaign.skipped": "You skipped the last item.",
+  "campaign.skipLink": "Skip to the prompt",
+  "pair.campaign": "Two answers to this prompt: pick the better one. Tags and a reason, if you add them first, go with your vote; the models are then revealed and the next item comes at once.",
 };
 
 /* French: a no-break space (U+00A0) before the double punctuation marks and inside quotes. */
@@ -265,6 +289,30 @@ const fr = {
   "tag.safe": "sûre",
   "tag.well formatted": "bien présentée",
 
+  // campaigns: prompt sets rated by several raters (campaign*.js)
+  "campaigns.heading": "Campagnes",
+  "campaigns.count": "{mine} sur {items} faits",
+  "campaign.guidelines": "Instructions",
+  "campaign.prompt": "Requête",
+  "campaign.systemPrompt": "Consigne système",
+  "campaign.progress": "{mine} sur {items} faits",
+  "campaign.progressItem": "{mine} sur {items} faits, {people}",
+  "campaign.people.none": "personne n’a encore évalué celui-ci",
+  "campaign.people.one": "1 personne a évalué celui-ci",
+  "campaign.people.many": "{n} personnes ont évalué celui-ci",
+  "campaign.complete": "Éléments ayant leurs {overlap} votes : {rated} sur {items}",
+  "campaign.loading": "Chargement de l’élément suivant…",
+  "campaign.nothingLeft": "Plus rien à évaluer ici.",
+  "campaign.nothingLeftWhy": "Vous avez évalué tout ce que vous pouviez : les autres éléments ont les votes qu’il leur faut, ou sont pour l’instant chez d’autres évaluateurs. Merci !",
+  "campaign.checkAgain": "Vérifier à nouveau",
+  "campaign.closed": "Cette campagne est close : elle ne distribue plus d’éléments.",
+  "campaign.notFound": "Cette campagne est introuvable ; elle a peut-être été close.",
+  "campaign.failed": "L’élément suivant n’a pas pu être chargé.",
+  "campaign.tryAgain": "Réessayer",
+  "campaign.expired": "Le dernier élément a attendu votre vote trop longtemps et est allé à d’autres évaluateurs. Voici le suivant.",
+  "campaign.skipped": "Vous avez passé le dernier élément.",
+  "campaign.skipLink": "Aller à la requête",
+  "pair.campaign": "Deux réponses à cette requête : choisissez la meilleure. Les étiquettes et la raison, si vous les donnez d’abord, accompagnent votre vote ; les modèles sont alors dévoilés et l’élément suivant arrive aussitôt.",
 };
 
 export const catalogs = { en, fr };

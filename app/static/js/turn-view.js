@@ -12,7 +12,7 @@ import { SLOTS, slotsOf } from "./vocabulary.js";
 import { buildVote, updateVote } from "./vote-view.js";
 
 // The triggers of a pair, each with its own one-line explanation in strings.js.
-const PAIR_TRIGGERS = ["sampled", "requested", "reroll"];
+const PAIR_TRIGGERS = ["sampled", "requested", "reroll", "campaign"];
 
 /**
  * Build the DOM and state for one turn.

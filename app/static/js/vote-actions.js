@@ -22,7 +22,8 @@ function reveal(view, responses) {
   }
 }
 
-/** Record a vote with whatever reason and tags are already there; the reason box stays open. */
+/** Record a vote with whatever reason and tags are already there; the reason box stays open.
+ * Then view.onSettle(view, error), if the view has one (a campaign moves to its next item). */
 export async function vote(view, choice) {
   if (view.feedback || view.skip || view.voting) return;
   const reason = view.reason.value.trim();
@@ -33,6 +34,7 @@ export async function vote(view, choice) {
   const body = { choice };
   if (reason) body.reason = reason;
   if (tags.length) body.tags = tags;
+  let failure = null;
   try {
     const res = await api("POST", `/api/turns/${enc(view.id)}/feedback`, body);
     view.feedback = { choice: res.choice || choice, reason: res.reason ?? (reason || null), tags: res.tags || tags,
@@ -41,6 +43,7 @@ export async function vote(view, choice) {
     reveal(view, res.responses);
     announce(resultText(view));
   } catch (e) {
+    failure = e;
     showError(e.message);
     if (e.status === 409) await syncFeedback(view);
   } finally {
@@ -50,10 +53,12 @@ export async function vote(view, choice) {
     if (stick) scrollToBottom();
   }
   if (view.feedback) view.voteResult.focus({ preventScroll: true });
+  if (view.onSettle) view.onSettle(view, failure);
 }
 
 /** After a refused vote, take over a vote recorded elsewhere (another tab, say). */
 async function syncFeedback(view) {
+  if (!state.currentId) return; // a campaign's turn: its conversation is nobody's to read
   try {
     const conv = await api("GET", `/api/conversations/${enc(state.currentId)}`);
     const turn = (conv.turns || []).find((x) => x.id === view.id);
@@ -87,21 +92,25 @@ export async function explain(view) {
   }
 }
 
-/** Decline to vote on a pair, with the optional reason typed in the skip form. */
+/** Decline to vote on a pair, with the optional reason typed in the skip form; then
+ * view.onSettle(view, error), as after a vote. */
 export async function skip(view) {
   if (view.feedback || view.skip) return;
   const reason = view.skipReason.value.trim();
   hideError();
+  let failure = null;
   try {
     const res = await api("POST", `/api/turns/${enc(view.id)}/skip`, reason ? { reason } : {});
     view.skip = { reason: res.reason ?? (reason || null), created_at: res.created_at || null };
     view.skipOpen = false;
     announce(t("announce.skipped"));
   } catch (e) {
+    failure = e;
     showError(e.message);
     if (e.status === 409) await syncFeedback(view);
   }
   updateTurnUI(view);
+  if (view.onSettle) view.onSettle(view, failure);
 }
 
 /** Start every failed or stopped answer of a turn again; the socket then streams them anew. */
