@@ -50,7 +50,7 @@ FUZZ_CONFIG = {
 }
 # Routes that are not HTTP JSON operations: the page, its static files, the websocket.
 NOT_IN_DOCUMENT = {"/", "/static/<path:filename>", "/ws/turns/<tid>", "/signin/<token>"}
-NOT_IN_DOCUMENT |= {"/admin", "/admin/raters", "/admin/export"}  # pages, like "/"
+NOT_IN_DOCUMENT |= {"/admin", "/admin/raters", "/admin/campaigns", "/admin/export"}  # pages
 # Browser redirects of the OpenID Connect sign-in, not JSON calls (docs/api.md has them).
 NOT_IN_DOCUMENT |= {"/auth/login", "/auth/callback"}
 

@@ -71,6 +71,16 @@ def admin_paths() -> dict[str, Any]:
             {"type": "string", "enum": list(TRIGGERS)},
         ),
         _query("rater", "only the votes of the rater with this name", {"type": "string"}),
+        _query(
+            "campaign",
+            "only the votes on the items of the campaign with this name",
+            {"type": "string"},
+        ),
+        _query(
+            "aggregate",
+            "`majority`: one pair per item, by a strict majority of its votes (not with raw)",
+            {"type": "string", "enum": ["majority"]},
+        ),
         _query("exclude_flagged", "leave out the votes of flagged raters", _FLAG),
         _query("unpaired", "with format trl: the same as kto", _FLAG),
         _query("with_edits", "with trl, openai or sharegpt: also a pair per edit", _FLAG),
