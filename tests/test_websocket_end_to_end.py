@@ -119,7 +119,8 @@ def test_a_single_turn_streams_one_slot(stack, endpoints):
 
     stream = browser.stream(turn["id"])
 
-    assert stream.text("a").startswith("[alpha]")  # single turns use the first endpoint
+    # A single turn draws its endpoint by the pairing weights (equal here): either one.
+    assert _slot_endpoint(stream.text("a")) in {e["name"] for e in endpoints}
     _assert_exact(stream, endpoints, "Just one #tokens=10", slots="a")
 
 
