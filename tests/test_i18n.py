@@ -17,8 +17,11 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 import config
+from app.extensions import db
+from app.models import Campaign
 from tests.admin_helpers import admin_client
 from tests.api_helpers import UNKNOWN_ID, assert_error, new_conversation, send
+from tests.campaign_helpers import make_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 STRINGS_JS = ROOT / "app" / "static" / "js" / "strings.js"
@@ -88,6 +91,20 @@ def test_a_translated_answer_says_it_varies_by_language(client):
     assert "Accept-Language" in page.headers.get("Vary", "")
 
 
+def test_a_campaign_error_is_in_french_with_the_same_code(campaign_app, client):
+    cid = make_campaign(campaign_app)
+    with campaign_app.app_context():
+        db.session.get(Campaign, cid).closed_at = db.func.now()
+        db.session.commit()
+    english = assert_error(client.post(f"/api/campaigns/{cid}/next", json={}), 409)
+    french = assert_error(
+        client.post(f"/api/campaigns/{cid}/next", json={}, headers=FRENCH), 409, english["code"]
+    )
+    assert english["code"] == "campaign_closed"
+    assert english["message"] == "This campaign is closed; it hands out no items."
+    assert french["message"] == "Cette campagne est close\u00a0; elle ne distribue plus d’éléments."
+
+
 # --------------------------------------------------------------------------- pages
 def test_the_chat_page_is_in_french_for_a_french_browser(client):
     html = client.get("/", headers=FRENCH).get_data(as_text=True)
@@ -119,6 +136,14 @@ def test_the_sign_in_page_is_in_french(client):
     assert "<code>flask raters invite NAME</code>" in html  # markup kept, not escaped
 
 
+def test_a_refused_sign_in_link_is_explained_in_french(client):
+    response = client.get("/signin/not-a-real-token", headers=FRENCH)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and '<html lang="fr"' in html
+    assert "Ce lien de connexion n’est pas valide." in html
+    assert "This sign-in link is not valid." in client.get("/signin/not-a-real-token").text
+
+
 def test_the_admin_pages_are_in_french(app):
     admin = admin_client(app)
     pages = {
@@ -131,6 +156,31 @@ def test_the_admin_pages_are_in_french(app):
         assert '<html lang="fr"' in html and "Connecté en tant que <strong>" in html, path
         for word in words:
             assert word in html, (path, word)
+
+
+def test_the_campaigns_admin_page_is_in_french(campaign_app):
+    admin = admin_client(campaign_app)
+    empty = admin.get("/admin/campaigns", headers=FRENCH).get_data(as_text=True)
+    assert "Aucune campagne pour l’instant" in empty and "No campaign yet" not in empty
+    make_campaign(campaign_app, "sorting", items=2, overlap=2)
+    html = admin.get("/admin/campaigns?rounds=200", headers=FRENCH).get_data(as_text=True)
+    assert '<html lang="fr"' in html and "Connecté en tant que <strong>" in html
+    for words in (
+        "<title>Campagnes",
+        "1 campagnes\u00a0: des jeux de prompts",
+        "l’alpha de Krippendorff",
+        "Recouvrement",
+        "Alpha (IC à 95\u00a0%)",
+        "0 sur 2 (0%)",
+        "— (aucun élément avec deux votes)",
+        "politique d’appariement",
+        ">majorité</a>",
+        "sorting\u00a0: évaluateurs",
+        "Personne n’a encore voté ni passé d’élément.",
+    ):
+        assert words in html, words
+    for english in ("Campaigns", "Overlap", "pairing policy", "majority<", "Nobody has voted"):
+        assert english not in html, english
 
 
 # --------------------------------------------------------------------------- the catalogs

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -135,7 +136,7 @@ def claim_next(campaign: Campaign, rater_id: str) -> Assignment | None:
     live = live_assignment(campaign, rater_id)
     if live is not None:
         return live
-    for _ in range(_TRIES):
+    for _attempt in range(_TRIES):
         now = utcnow()
         cutoff = now - timeout()
         # Skipping locked items, nothing found may only mean that every item left is being
@@ -209,9 +210,9 @@ def admit_vote(turn_id: str, rater_id: str) -> bool:
     if item is None:
         return False
     if db.session.scalar(select(_voted(rater_id, turn_id))):
-        raise ApiError(409, "already_rated", "You have voted on this item already.")
+        raise ApiError(409, "already_rated", _("You have voted on this item already."))
     if db.session.scalar(select(_skipped(rater_id, turn_id))):
-        raise ApiError(409, "already_skipped", "You have skipped this item.")
+        raise ApiError(409, "already_skipped", _("You have skipped this item."))
     now = utcnow()
     cutoff = now - timeout()
     overlap = select(Campaign.overlap).where(Campaign.id == item.campaign_id).scalar_subquery()
@@ -232,7 +233,10 @@ def admit_vote(turn_id: str, rater_id: str) -> bool:
         raise ApiError(
             409,
             "assignment_expired",
-            f"This item waited more than {minutes} minutes for your vote and went to "
-            "other raters, who have rated it; ask for the next one.",
+            _(
+                "This item waited more than %(minutes)s minutes for your vote and went to "
+                "other raters, who have rated it; ask for the next one.",
+                minutes=minutes,
+            ),
         )
     return True

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import cast
 
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, select, update
 
 from app.extensions import db
@@ -52,7 +53,7 @@ def redeem_invite(token: str) -> Rater:
     so two requests racing with the same link cannot both sign in.
     """
     if not token or len(token) > _MAX_TOKEN_CHARS:
-        raise InviteRefused(404, "This sign-in link is not valid.")
+        raise InviteRefused(404, _("This sign-in link is not valid."))
     token_hash = hash_token(token)
     now = utcnow()
     enabled = select(Rater.id).where(Rater.disabled_at.is_(None))
@@ -75,9 +76,9 @@ def redeem_invite(token: str) -> Rater:
     if claimed.rowcount == 1 and invite is not None:
         return invite.rater
     if invite is None:
-        raise InviteRefused(404, "This sign-in link is not valid.")
+        raise InviteRefused(404, _("This sign-in link is not valid."))
     if invite.rater.disabled:
-        raise InviteRefused(403, "This rater has been disabled; ask for a new link.")
+        raise InviteRefused(403, _("This rater has been disabled; ask for a new link."))
     if invite.used_at is not None:
-        raise InviteRefused(410, "This sign-in link has been used already; ask for a new one.")
-    raise InviteRefused(410, "This sign-in link has expired; ask for a new one.")
+        raise InviteRefused(410, _("This sign-in link has been used already; ask for a new one."))
+    raise InviteRefused(410, _("This sign-in link has expired; ask for a new one."))

@@ -36,6 +36,7 @@ from authlib.integrations.flask_client import OAuth  # type: ignore[import-untyp
 from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
 from flask import current_app, request, session
 from flask.sansio.app import App
+from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -54,12 +55,19 @@ STATE_SECONDS = 600
 TIMEOUT = 10
 # Seconds of clock difference with the provider tolerated on `exp` and `iat`.
 LEEWAY = 60
-# What a refused callback says, for people.
-STATE_UNKNOWN = "This sign-in answer does not belong to this browser or was used already."
-CODE_REFUSED = "The sign-in provider refused this sign-in answer."
-TOKEN_REFUSED = "The sign-in provider's answer could not be verified."
-NO_ID_TOKEN = "The sign-in provider's answer has no ID token."
-OTHER_ISSUER = "This sign-in answer comes from another provider."
+
+
+def N_(message: str) -> str:
+    """A message marked for the catalogs (Babel extracts N_), translated where it is raised."""
+    return message
+
+
+# What a refused callback says, for people (in English; `_()` at the raise site translates).
+STATE_UNKNOWN = N_("This sign-in answer does not belong to this browser or was used already.")
+CODE_REFUSED = N_("The sign-in provider refused this sign-in answer.")
+TOKEN_REFUSED = N_("The sign-in provider's answer could not be verified.")
+NO_ID_TOKEN = N_("The sign-in provider's answer has no ID token.")
+OTHER_ISSUER = N_("This sign-in answer comes from another provider.")
 _ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -145,14 +153,16 @@ def _metadata() -> dict[str, Any]:
     except (requests.RequestException, ValueError) as exc:
         log.warning("OpenID Connect discovery at %s failed: %r", issuer, exc)
         raise SignInRefused(
-            503, "The sign-in provider cannot be reached right now; try again in a moment."
+            503, _("The sign-in provider cannot be reached right now; try again in a moment.")
         ) from exc
     if str(metadata.get("issuer", "")).rstrip("/") != issuer:
         log.error("the provider names issuer %r, OIDC_ISSUER is %r", metadata.get("issuer"), issuer)
-        raise SignInRefused(503, "Sign-in is misconfigured: the provider is not OIDC_ISSUER.")
+        raise SignInRefused(503, _("Sign-in is misconfigured: the provider is not OIDC_ISSUER."))
     missing = [key for key in _ENDPOINTS if key not in metadata]
     if missing:
-        raise SignInRefused(503, f"The sign-in provider does not publish {', '.join(missing)}.")
+        raise SignInRefused(
+            503, _("The sign-in provider does not publish %(keys)s.", keys=", ".join(missing))
+        )
     return metadata
 
 
@@ -163,7 +173,7 @@ def begin(redirect_uri: str) -> Response:
     try:
         return _client().authorize_redirect(redirect_uri)
     except (requests.RequestException, ValueError) as exc:
-        raise SignInRefused(503, "The sign-in provider cannot be reached right now.") from exc
+        raise SignInRefused(503, _("The sign-in provider cannot be reached right now.")) from exc
 
 
 def finish() -> Identity:
@@ -178,7 +188,7 @@ def finish() -> Identity:
     iss_required = metadata.get("authorization_response_iss_parameter_supported") is True
     if request.args.get("iss", None if iss_required else issuer) != issuer:
         _forget_state()
-        raise SignInRefused(400, OTHER_ISSUER)
+        raise SignInRefused(400, _(OTHER_ISSUER))
     client = _client()
     claims_options = {
         "iss": {"essential": True, "value": issuer},
@@ -192,19 +202,19 @@ def finish() -> Identity:
         )
     except MismatchingStateError as exc:  # no state, another browser's, or a used one
         log.warning("OpenID Connect callback with an unknown state")
-        raise SignInRefused(400, STATE_UNKNOWN) from exc
+        raise SignInRefused(400, _(STATE_UNKNOWN)) from exc
     except OAuthError as exc:  # the provider refused the code
         log.warning("OpenID Connect code refused by the provider: %s", exc.error)
-        raise SignInRefused(400, CODE_REFUSED) from exc
+        raise SignInRefused(400, _(CODE_REFUSED)) from exc
     except JoseError as exc:  # the ID token: signature, issuer, audience, expiry, nonce...
         log.warning("OpenID Connect ID token refused: %r", exc)
-        raise SignInRefused(400, TOKEN_REFUSED) from exc
+        raise SignInRefused(400, _(TOKEN_REFUSED)) from exc
     except (requests.RequestException, ValueError) as exc:
         log.warning("OpenID Connect token request failed: %r", exc)
-        raise SignInRefused(503, "The sign-in provider cannot be reached right now.") from exc
+        raise SignInRefused(503, _("The sign-in provider cannot be reached right now.")) from exc
     claims = token.get("userinfo")
     if not claims:  # no ID token in the answer: nothing says who signed in
-        raise SignInRefused(400, NO_ID_TOKEN)
+        raise SignInRefused(400, _(NO_ID_TOKEN))
     return _identity(dict(claims))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.raters import RaterDisabled, auth_mode, find_or_create_oidc_rater, oidc, sign_in
 from app.vocabulary import OIDC
@@ -54,5 +55,5 @@ def callback() -> ResponseReturnValue:
     except oidc.SignInRefused as refused:
         return _problem(refused.status, refused.message)
     except RaterDisabled:
-        return _problem(403, "This rater has been disabled.")
+        return _problem(403, _("This rater has been disabled."))
     return redirect(url_for("pages.index"), 303), _NO_STORE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask_babel import gettext as _
 
 from app.campaigns.progress import progress
 from app.campaigns.store import list_campaigns
@@ -44,7 +45,7 @@ def _open_campaign(campaign_id: str) -> Campaign:
     if campaign is None:
         raise not_found("campaign")
     if not campaign.is_open:
-        raise ApiError(409, "campaign_closed", "This campaign is closed; it hands out no items.")
+        raise ApiError(409, "campaign_closed", _("This campaign is closed; it hands out no items."))
     return campaign
 
 

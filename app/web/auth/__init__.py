@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.raters import auth_mode, current_rater, named_mode, session_refused
 from app.web.identity import require_rater
@@ -39,7 +40,7 @@ def _gate() -> ResponseReturnValue | None:
     if path == "/":
         if current_rater(create=not named_mode()) is not None:
             return None
-        problem = "This rater has been disabled." if session_refused() else None
+        problem = _("This rater has been disabled.") if session_refused() else None
         page = render_template("signin.html", problem=problem, auth_mode=auth_mode())
         return page, 200, {"Cache-Control": "no-store"}
     if not (path + "/").startswith("/api/") or path in OPEN_PATHS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from app.models import Rater
 from app.raters import (
@@ -39,7 +40,7 @@ def signin(token: str):
         page = render_template("signin.html", problem=refused.message, auth_mode=auth_mode())
         return page, refused.status, _NO_STORE
     except RaterDisabled:
-        problem = "This rater has been disabled."
+        problem = _("This rater has been disabled.")
         page = render_template("signin.html", problem=problem, auth_mode=auth_mode())
         return page, 403, _NO_STORE
     return redirect(url_for("pages.index"), 303), _NO_STORE
