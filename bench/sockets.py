@@ -8,8 +8,9 @@ SQLite and the test suite's fake model, all on loopback. One client holds the we
 a turn whose model has not answered yet (open, nothing flowing but the 25 s pings); an
 attacker keeps the half-open requests (a request line and one header, then silence) at
 their number, opening a new one whenever the server's header timeout closes one. Meanwhile
-an ordinary client measures `/healthz` and a paired turn's first token, as it did before the
-load. Prints a table; the caps are raised for the run (WS_MAX_PER_CLIENT and so on).
+an ordinary client measures `/healthz` (a call every 50 ms, 10 s in all: the relays'
+periodic work falls inside) and a paired turn's first token, as it did before the load.
+Prints a table; the caps are raised for the run (WS_MAX_PER_CLIENT and so on).
 """
 
 from __future__ import annotations
@@ -54,14 +55,16 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _ordinary_client(url: str, requests_count: int) -> dict:
-    """/healthz times (ms) and a paired turn's first token (ms after its POST)."""
+def _ordinary_client(url: str, requests_count: int, every: float) -> dict:
+    """/healthz times (ms), one call every `every` seconds (so the calls span the relays'
+    periodic work), and a paired turn's first token (ms after its POST)."""
     times = []
     with requests.Session() as http:
         for _ in range(requests_count):
             start = time.monotonic()
             ok = http.get(url + "/healthz", timeout=10).status_code == 200
             times.append((time.monotonic() - start) * 1000 if ok else 10_000)
+            time.sleep(max(0.0, every - (time.monotonic() - start)))
     browser = DuetClient(url)
     cid = browser.new_conversation()
     start = time.monotonic()
@@ -133,7 +136,7 @@ async def _load(url: str, tid: str, cookie: str, cfg: argparse.Namespace, master
     refused = [str(w) for w in opened if isinstance(w, BaseException)]
     open_s = time.monotonic() - started
     await asyncio.sleep(1)
-    ordinary = await asyncio.to_thread(_ordinary_client, url, cfg.requests)
+    ordinary = await asyncio.to_thread(_ordinary_client, url, cfg.requests, cfg.every)
     await asyncio.sleep(max(0.0, cfg.hold - (time.monotonic() - started)))
     rss = _rss_kb(master)
     stop.set()
@@ -197,7 +200,10 @@ def run(cfg: argparse.Namespace) -> dict:
             web, url = start_procfile_web(env, run_dir)
             processes.append(web)
             requests.get(url + "/healthz", timeout=5)
-            idle = {**_ordinary_client(url, cfg.requests), "rss_kb": _rss_kb(web.popen.pid)}
+            idle = {
+                **_ordinary_client(url, cfg.requests, cfg.every),
+                "rss_kb": _rss_kb(web.popen.pid),
+            }
             holder = DuetClient(url)
             cid = holder.new_conversation()
             # A turn whose model is silent for the whole run: its sockets stay open, idle.
@@ -250,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--websockets", type=int, default=2000)
     parser.add_argument("--half-open", type=int, default=200)
     parser.add_argument("--requests", type=int, default=200, help="/healthz calls per phase")
+    parser.add_argument(
+        "--every", type=float, default=0.05, help="seconds between /healthz calls (from start)"
+    )
     parser.add_argument("--hold", type=float, default=20.0, help="seconds the load is held")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     cfg = parser.parse_args(argv)

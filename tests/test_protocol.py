@@ -125,7 +125,8 @@ def test_relay_uses_the_fallback_when_the_buffer_has_expired(r, fan):
 
 @pytest.mark.timeout(30)
 def test_only_the_first_replay_takes_the_rows_read_at_opening(r, fan):
-    """A socket opened before the first token needs no query; a later replay reads afresh."""
+    """A socket opened before the first token needs no query; a later replay (here after the
+    subscription dropped) reads afresh."""
     watched: list[list[str]] = []
     looked: list[tuple[str, bool]] = []  # (slot, whether the relay was past its first replay)
 
@@ -136,9 +137,16 @@ def test_only_the_first_replay_takes_the_rows_read_at_opening(r, fan):
             protocol.done_event(slot, 1, "stop"),
         ]
 
+    def watch(pending: list[str]) -> None:
+        watched.append(pending)
+        db = str(r.connection_pool.connection_kwargs["db"])
+        for client in r.client_list(_type="pubsub"):  # the subscription drops (as Redis
+            if client["db"] == db:  # does to a slow subscriber): the relay replays
+                r.client_kill_filter(_id=client["id"])
+
     relay = Relay(
-        r, fan, "fresh", ["a"], fallback=fallback, opening={"a": []}, watch=watched.append,
-        poll=0.05, watch_every=0, replay_when_idle=0.2,
+        r, fan, "fresh", ["a"], fallback=fallback, opening={"a": []}, watch=watch,
+        poll=0.05, watch_every=0,
     )  # fmt: skip
     events = _collect(relay)
     assert looked == [("a", True)]  # not in the first replay, where `opening` said: nothing yet

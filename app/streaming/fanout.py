@@ -21,7 +21,9 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, current_app
 from redis import Redis
@@ -64,15 +66,41 @@ class Follower:
             raise Lost("the Redis subscription dropped")
         return item
 
+    def shared(self, name: str, every: float, work: Callable[[], Any]) -> tuple[float, Any]:
+        """Run `work` for all of the channel's followers in this process, at most once every
+        `every` seconds: the follower that finds it due runs it, the others take its latest
+        result. Returns (when it ran, monotonic; its result), or (-inf, None) before it ran.
+
+        This is how a thousand sockets on one turn cost what one does: the watchdog and the
+        quiet check of a turn run once per interval per process, not once per socket.
+        """
+        now = time.monotonic()
+        with self.fanout._lock:
+            entry = self.fanout._channels.get(self.channel)
+            if entry is None or self not in entry.followers:
+                return NEVER  # dropped: the follower is told by its queue
+            last = entry.shared.get(name, NEVER)
+            if now - last[0] < every:
+                return last
+            entry.shared[name] = (now, last[1])  # the others keep the last result meanwhile
+        result = work()
+        with self.fanout._lock:
+            entry.shared[name] = (now, result)
+        return now, result
+
     def close(self) -> None:
         """Stop following (the channel is unsubscribed once nobody follows it)."""
         self.fanout._leave(self)
+
+
+NEVER: tuple[float, Any] = (float("-inf"), None)
 
 
 @dataclass(eq=False)
 class _Channel:
     followers: set[Follower] = field(default_factory=set)
     confirmed: threading.Event = field(default_factory=threading.Event)
+    shared: dict[str, tuple[float, Any]] = field(default_factory=dict)  # see Follower.shared
 
 
 class Fanout:

@@ -335,6 +335,20 @@ def buffered_events(redis: Redis, turn_id: str, slot: str) -> list[str]:
     return cast(list[str], redis.lrange(buffer_key(turn_id, slot), 0, -1))
 
 
+def buffer_ends(redis: Redis, turn_id: str, slots: list[str]) -> dict[str, tuple[str, str] | None]:
+    """Each slot's first and last buffered events (None for an empty buffer), in one round:
+    enough to tell whether a relay missed something, without reading the whole buffers."""
+    with redis.pipeline() as pipe:  # MULTI: both ends of the same moment
+        for slot in slots:
+            pipe.lindex(buffer_key(turn_id, slot), 0)
+            pipe.lindex(buffer_key(turn_id, slot), -1)
+        found = pipe.execute()
+    return {
+        slot: None if found[2 * i] is None else (found[2 * i], found[2 * i + 1])
+        for i, slot in enumerate(slots)
+    }
+
+
 def buffered_text(redis: Redis, turn_id: str, slot: str) -> tuple[str, int]:
     """The text a slot's current attempt has streamed so far, and its last token seq."""
     parts: list[str] = []

@@ -10,7 +10,14 @@ import orjson
 from redis import Redis
 
 from app.streaming.fanout import Fanout, Follower, Lost
-from app.streaming.protocol import END_EVENT, TERMINAL_TYPES, buffered_events, channel, dump
+from app.streaming.protocol import (
+    END_EVENT,
+    TERMINAL_TYPES,
+    buffer_ends,
+    buffered_events,
+    channel,
+    dump,
+)
 
 
 @dataclass
@@ -38,6 +45,12 @@ class Relay:
     just before the relay subscribed, so a socket opened before the first token (the usual
     case) costs no query. `watch(pending)` runs every `watch_every` seconds while slots are
     pending (the watchdog that ends or restarts slots that lost their worker).
+
+    A quiet relay (nothing live for `replay_when_idle` seconds) looks at its buffers' first
+    and last events, and replays if they hold what it has not sent: the insurance against a
+    lost last message, which no later seq would reveal. The watchdog and that look run once
+    per interval per turn in a process, however many sockets follow the turn
+    (`Follower.shared`): followers of one subscription miss the same messages.
     """
 
     redis: Redis
@@ -102,6 +115,32 @@ class Relay:
     def _pending(self) -> list[str]:
         return [s for s, st in self.state.items() if not st.ended]
 
+    def _missed(self, ends: dict[str, tuple[str, str] | None]) -> bool:
+        """Whether the buffers' ends show an event this relay has not sent."""
+        for slot, pair in ends.items():
+            state = self.state.get(slot)
+            if pair is None or state is None or state.ended:
+                continue  # an empty buffer: nothing yet, or expired (the watchdog ends those)
+            first, last = orjson.loads(pair[0]), orjson.loads(pair[1])
+            if first["type"] == "reset" and first.get("id") != state.reset_id:
+                return True  # a new attempt
+            if last["type"] in TERMINAL_TYPES or last.get("seq", 0) > state.held:
+                return True
+        return False
+
+    def _watch(self) -> None:
+        assert self.watch is not None
+        self.watch(self._pending())
+
+    def _quiet_check(self, since: float) -> bool:
+        """True when the turn's latest look at the buffers, taken after `since`, shows a miss."""
+        assert self._follower is not None
+        slots = list(self.state)
+        when, ends = self._follower.shared(
+            "ends", self.replay_when_idle, lambda: buffer_ends(self.redis, self.turn_id, slots)
+        )
+        return when > since and ends is not None and self._missed(ends)
+
     def __iter__(self) -> Iterator[str]:
         self._follower = self.fanout.follow(channel(self.turn_id))
         try:
@@ -112,13 +151,13 @@ class Relay:
     def _follow(self) -> Iterator[str]:
         yield from self._replay()
         self.opening = {}  # from now on the database is read afresh
-        last_message = last_watch = time.monotonic()
+        last_message = last_watch = last_look = time.monotonic()
         while self._pending() and self.is_open():
             now = time.monotonic()
+            assert self._follower is not None  # set by __iter__, which runs this
             if self.watch is not None and now - last_watch >= self.watch_every:
                 last_watch = now
-                self.watch(self._pending())
-            assert self._follower is not None  # set by __iter__, which runs this
+                self._follower.shared("watch", self.watch_every, self._watch)
             try:
                 message = self._follower.get(timeout=self.poll)
             except Lost:
@@ -128,9 +167,11 @@ class Relay:
                 yield from self._replay()
                 continue
             if message is None:
-                if time.monotonic() - last_message >= self.replay_when_idle:
-                    last_message = time.monotonic()
-                    yield from self._replay()  # cheap insurance against a lost message
+                now = time.monotonic()
+                if now - max(last_message, last_look) >= self.replay_when_idle:
+                    if self._quiet_check(since=last_message):
+                        yield from self._replay()
+                    last_look = now
                 continue
             last_message = time.monotonic()
             send, gap = self._accept(message)
