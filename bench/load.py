@@ -86,7 +86,7 @@ async def duet_phase(
                 return
             turn = json.loads(body)
             cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-            path = f"/ws/turns/{turn['id']}"
+            path = f"/ws/turns/{turn['id']}" + ("?join_tokens=1" if cfg.join_tokens else "")
             transport, proto = await loop.create_connection(
                 lambda: WsClient(f"{host}:{port}", path, cookie, slots, tally), host, port
             )

@@ -26,6 +26,7 @@ class Config:
     worker_concurrency: int  # per process; 0 = enough threads for the largest N
     worker_pool: str  # Celery's --pool: gevent (the Procfile's) or threads
     web_pool: str  # gunicorn's worker class: gthread or gevent
+    join_tokens: bool  # the sockets ask for joined tokens, as the page does
     database_url: str | None
     redis_url: str
     json_path: Path
@@ -89,6 +90,11 @@ def parse_args(argv: list[str] | None, description: str) -> Config:
         help="gunicorn's worker class (the Procfile's is gevent)",
     )
     parser.add_argument(
+        "--no-join",
+        action="store_true",
+        help="sockets without ?join_tokens=1 (the page asks for it): one message per seq",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="default: a temporary SQLite file; a PostgreSQL URL must be a scratch database",
@@ -127,6 +133,7 @@ def parse_args(argv: list[str] | None, description: str) -> Config:
         worker_concurrency=args.worker_concurrency or (16 if args.quick else 0),
         worker_pool=args.worker_pool,
         web_pool=args.web_pool,
+        join_tokens=not args.no_join,
         database_url=args.database_url,
         redis_url=args.redis_url,
         json_path=Path(args.json),

@@ -123,7 +123,7 @@ class WsClient(asyncio.Protocol):
             return
         if kind == "token":
             slot.messages += 1
-            if event["seq"] != slot.last_seq + 1:
+            if event.get("first_seq", event["seq"]) != slot.last_seq + 1:  # joined: first_seq
                 slot.seq_gaps += 1
             slot.last_seq = event["seq"]
             self.tally.tokens(slot, event["text"], now)

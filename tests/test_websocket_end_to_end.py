@@ -174,3 +174,50 @@ def test_the_api_key_never_reaches_the_client(stack):
 
     assert "sk-test-secret" not in str(stream.events)
     assert "sk-test-secret" not in conversation
+
+
+def _covered(stream, slot: str) -> list[int]:
+    """The seqs a slot's token messages cover (first_seq..seq when tokens were joined)."""
+    return [
+        seq
+        for e in stream.of_slot(slot)
+        if e["type"] == "token"
+        for seq in range(e.get("first_seq", e["seq"]), e["seq"] + 1)
+    ]
+
+
+def test_joined_tokens_give_the_exact_text_and_every_seq_once(stack, endpoints):
+    browser = stack.client()
+    cid = browser.new_conversation()
+    content = "Join them #tokens=80 #delay=0.005"
+    turn = browser.send(cid, content, mode="pair")
+
+    head = browser.stream(turn["id"], "?join_tokens=1", limit=10)  # then it drops
+    held = {s: max(_covered(head, s), default=0) for s in "ab"}
+    tail = browser.stream(
+        turn["id"], f"?join_tokens=1&after_a={held['a']}&after_b={held['b']}", timeout=30
+    )
+    late = browser.stream(turn["id"], "?join_tokens=1")  # after the end: one message a slot
+
+    context = [{"role": "user", "content": content}]
+    saved = {r["slot"]: r for r in browser.turn(cid, turn["id"])["responses"]}
+    for slot in "ab":
+        text = "".join(e["text"] for e in head.of_slot(slot) + tail.of_slot(slot) if "text" in e)
+        assert text == _expected(endpoints, content, _slot_endpoint(text), context)
+        assert text == saved[slot]["content"] == late.text(slot)
+        seqs = _covered(head, slot) + _covered(tail, slot)
+        assert seqs == list(range(1, len(seqs) + 1))
+        (terminal,) = tail.terminals(slot)
+        assert terminal["seq"] == seqs[-1]
+        assert [e["type"] for e in late.of_slot(slot)] == ["token", "done"]
+        assert late.of_slot(slot)[0]["first_seq"] == 1
+    assert tail.close_code == 1000
+
+
+def test_join_tokens_takes_0_or_1_only(stack):
+    browser = stack.client()
+    cid = browser.new_conversation()
+    turn = browser.send(cid, "hello #tokens=3")
+    received = browser.stream(turn["id"], "?join_tokens=yes", timeout=10)
+    assert received.events == []
+    assert received.close_code == 4400

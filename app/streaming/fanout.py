@@ -55,9 +55,12 @@ class Follower:
     channel: str
     lost: bool = False  # set, with a marker in the queue, when the connection drops
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    _lost_seen: bool = False  # `drain` took the marker: the next `get` raises Lost
 
     def get(self, timeout: float) -> str | None:
         """The next message, or None after `timeout` seconds; raises Lost if it dropped."""
+        if self._lost_seen:
+            raise Lost("the Redis subscription dropped")
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -65,6 +68,20 @@ class Follower:
         if item is _LOST:
             raise Lost("the Redis subscription dropped")
         return item
+
+    def drain(self) -> list[str]:
+        """The messages already waiting, without waiting (a drop is raised by the next get)."""
+        items = []
+        while not self._lost_seen:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _LOST:
+                self._lost_seen = True
+            else:
+                items.append(item)
+        return items
 
     def shared(self, name: str, every: float, work: Callable[[], Any]) -> tuple[float, Any]:
         """Run `work` for all of the channel's followers in this process, at most once every

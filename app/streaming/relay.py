@@ -33,6 +33,55 @@ class _SlotState:
 
 
 @dataclass
+class _Run:
+    """Consecutive tokens of one slot, sent as one message."""
+
+    raw: str  # the first token's event, sent as it is when nothing joins it
+    slot: str
+    first_seq: int
+    seq: int
+    texts: list[str]
+
+    def message(self) -> str:
+        if len(self.texts) == 1:
+            return self.raw
+        event = {"type": "token", "slot": self.slot, "seq": self.seq, "text": "".join(self.texts)}
+        return dump({**event, "first_seq": self.first_seq})
+
+
+class Outgoing:
+    """The messages to send for a series of accepted events. With `join`, a slot's
+    consecutive tokens become one token message whose `seq` is the last one's and whose
+    `first_seq` is the first one's (a single token is sent as it came). Each slot's events
+    keep their order; two slots' events may interleave differently, as they are independent.
+    """
+
+    def __init__(self, join: bool) -> None:
+        self.join = join
+        self._out: list[str | _Run] = []
+        self._open: dict[str, _Run] = {}  # per slot, the run a next token joins
+
+    def add(self, raw: str, event: dict) -> None:
+        slot = event.get("slot", "")
+        if not self.join:
+            self._out.append(raw)
+        elif event["type"] != "token":
+            self._open.pop(slot, None)
+            self._out.append(raw)
+        elif (run := self._open.get(slot)) is not None:
+            run.seq = event["seq"]
+            run.texts.append(event["text"])
+        else:
+            run = _Run(raw, slot, event["seq"], event["seq"], [event["text"]])
+            self._open[slot] = run
+            self._out.append(run)
+
+    def messages(self) -> Iterator[str]:
+        for item in self._out:
+            yield item if isinstance(item, str) else item.message()
+
+
+@dataclass
 class Relay:
     """Yields the JSON strings to send for a turn's slots, ending with `{"type": "end"}`.
 
@@ -65,40 +114,42 @@ class Relay:
     poll: float = 1.0
     watch_every: float = 3.0
     replay_when_idle: float = 5.0
+    join: bool = False  # join a slot's consecutive tokens into one message (`first_seq`)
 
     def __post_init__(self) -> None:
         self.state = {s: _SlotState(held=max(0, self.after.get(s, 0))) for s in self.slots}
         self._follower: Follower | None = None
 
-    def _accept(self, raw: str) -> tuple[bool, bool]:
-        """Decide on one event: (send it, a gap was seen)."""
+    def _accept(self, raw: str) -> tuple[dict, bool, bool]:
+        """Decide on one event: (the event, send it, a gap was seen)."""
         event = orjson.loads(raw)
         state = self.state.get(event.get("slot"))
         if state is None or state.ended:
-            return False, False
+            return event, False, False
         kind = event["type"]
         if kind == "token":
             if event["seq"] <= state.held:
-                return False, False
+                return event, False, False
             if event["seq"] > state.held + 1:
-                return False, True
+                return event, False, True
             state.held = event["seq"]
-            return True, False
+            return event, True, False
         if kind == "reset":
             reset_id = event.get("id")  # None in a buffer written before resets had ids
             if reset_id is not None and reset_id == state.reset_id:
-                return False, False
+                return event, False, False
             state.reset_id = reset_id
             state.held = 0
-            return True, False
+            return event, True, False
         if kind == "done" and event["seq"] > state.held:
-            return False, True  # tokens before `done` went missing: fetch them first
+            return event, False, True  # tokens before `done` went missing: fetch them first
         if kind in TERMINAL_TYPES:
             state.ended = True
-            return True, False
-        return False, False
+            return event, True, False
+        return event, False, False
 
     def _replay(self) -> Iterator[str]:
+        outgoing = Outgoing(self.join)
         for slot, state in self.state.items():
             if state.ended:
                 continue
@@ -108,9 +159,10 @@ class Relay:
             elif not events and self.fallback is not None:
                 events = [dump(e) for e in self.fallback(slot)]
             for raw in events:
-                send, _ = self._accept(raw)
+                event, send, _ = self._accept(raw)
                 if send:
-                    yield raw
+                    outgoing.add(raw, event)
+        yield from outgoing.messages()
 
     def _pending(self) -> list[str]:
         return [s for s, st in self.state.items() if not st.ended]
@@ -174,10 +226,18 @@ class Relay:
                     last_look = now
                 continue
             last_message = time.monotonic()
-            send, gap = self._accept(message)
-            if send:
-                yield message
-            elif gap:
+            # What else has come meanwhile goes out with it: joined, for a client that asked.
+            batch = [message, *self._follower.drain()] if self.join else [message]
+            outgoing = Outgoing(self.join)
+            gap = False
+            for raw in batch:
+                event, send, gap = self._accept(raw)
+                if send:
+                    outgoing.add(raw, event)
+                elif gap:
+                    break  # the replay below sends the rest, from the buffer
+            yield from outgoing.messages()
+            if gap:
                 yield from self._replay()
         if not self._pending():
             yield END_EVENT

@@ -51,7 +51,9 @@ def _after(slot_names: list[str]) -> dict[str, int] | None:
     return after
 
 
-def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -> Relay:
+def make_relay(
+    turn: Turn, after: dict[str, int], is_open: Callable[[], bool], join: bool = False
+) -> Relay:
     """The relay of a turn's slots, with the database fallbacks the app provides."""
     by_slot: dict[str, Response] = {r.slot: r for r in turn.responses}
 
@@ -75,6 +77,7 @@ def make_relay(turn: Turn, after: dict[str, int], is_open: Callable[[], bool]) -
         opening={slot: lifecycle.replay_from_database(r) for slot, r in by_slot.items()},
         watch=watch,
         is_open=is_open,
+        join=join,
     )
 
 
@@ -130,11 +133,15 @@ def _serve(ws, tid: str) -> None:
     if after is None:
         ws.close(reason=CLOSE_BAD_REQUEST, message="after_a and after_b must be whole numbers.")
         return
+    join = request.args.get("join_tokens", "0")
+    if join not in ("0", "1"):
+        ws.close(reason=CLOSE_BAD_REQUEST, message="join_tokens must be 0 or 1.")
+        return
     place = _take_place(ws)
     if place is None:
         return
     try:
-        relay = make_relay(turn, after, lambda: ws.connected and place.keep())
+        relay = make_relay(turn, after, lambda: ws.connected and place.keep(), join == "1")
         db.session.rollback()  # hold no transaction open while the socket lives
         for message in relay:
             ws.send(message)

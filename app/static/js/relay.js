@@ -2,7 +2,8 @@
  *
  * A first connection replays every slot from seq 1; a reconnect asks for what follows with
  * ?after_a=<seq>&after_b=<seq>. Tokens are kept in seq order: a repeat is dropped, a gap
- * drops the socket and resumes from the last seq held (docs/api.md has the protocol).
+ * drops the socket and resumes from the last seq held (docs/api.md has the protocol). It
+ * asks for joined tokens (join_tokens=1): one message may then cover seqs first_seq..seq.
  */
 import { learnResponseIds } from "./answer-actions.js";
 import { api, enc } from "./api.js";
@@ -26,12 +27,12 @@ const links = new Map(); // turn id -> Link (socket bookkeeping)
 
 function socketUrl(tid, after) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  let url = `${proto}//${location.host}/ws/turns/${enc(tid)}`;
+  // join_tokens=1: a server running behind may join a slot's tokens into one message.
+  const query = ["join_tokens=1"];
   if (after) {
-    const q = Object.entries(after).map(([slot, seq]) => `after_${slot}=${seq}`).join("&");
-    if (q) url += `?${q}`;
+    for (const [slot, seq] of Object.entries(after)) query.push(`after_${slot}=${seq}`);
   }
-  return url;
+  return `${proto}//${location.host}/ws/turns/${enc(tid)}?${query.join("&")}`;
 }
 
 /** Open (or reopen) the socket of a turn. A first connection replays everything. */
@@ -117,7 +118,9 @@ function handleEvent(link, msg) {
   switch (msg.type) {
     case "token": {
       if (!Number.isInteger(msg.seq) || msg.seq <= slot.seq) return; // already held
-      if (msg.seq > slot.seq + 1) {
+      // Joined tokens carry the seq of their first as first_seq (they run up to seq).
+      const first = Number.isInteger(msg.first_seq) ? msg.first_seq : msg.seq;
+      if (first !== slot.seq + 1) {
         resync(link);
         return;
       }

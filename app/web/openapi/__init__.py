@@ -39,8 +39,10 @@ An empty body counts as `{}` on every `POST`.
 
 **Streaming.** A turn's one or two responses stream over the websocket
 `GET /ws/turns/{tid}` (same cookie; not an HTTP operation, so it is described here only).
-Optional query `?after_a=N&after_b=M`: the last `seq` the client holds per slot. Server to
-client, one JSON object per message:
+Optional query `?after_a=N&after_b=M`: the last `seq` the client holds per slot; and
+`join_tokens=1`: a slot's tokens waiting together may come as one token message carrying
+seqs `first_seq` to `seq` (a replay sends each slot's text so). Server to client, one JSON
+object per message:
 
 - `{"type": "token", "slot": "a", "seq": 1, "text": "Hel"}`: `seq` starts at 1, no gaps per
   slot; concatenating `text` in `seq` order gives the response byte for byte.
@@ -52,8 +54,8 @@ client, one JSON object per message:
 - `{"type": "end"}`: every slot has ended; the server closes with code 1000.
 
 Close codes: 4401 no signed-in rater (named modes) or a disabled one, 4404 unknown or
-another rater's turn, 4400 an `after_*` that is not a whole
-number, 1011 the relay lost Redis (reconnect with `after_*` to resume).
+another rater's turn, 4400 an `after_*` that is not a whole number (or a `join_tokens`
+other than 0 or 1), 1011 the relay lost Redis (reconnect with `after_*` to resume).
 """
 
 
