@@ -94,6 +94,35 @@ def test_a_lapsed_lease_is_taken_back_unless_another_attempt_began(r):
     assert not writer.token("c")
 
 
+def test_restoring_a_slot_redis_still_has_sends_none_of_its_text(r, monkeypatch):
+    """Every generation's end restores its slot first: with nothing lost, its events (the
+    whole text) must not travel to Redis; after a loss they do, and the slot is rebuilt."""
+    writer = _writer(r, "whole", restart=True)
+    for n in range(200):
+        assert writer.token(f"token {n} ")
+    sent: list[int] = []
+    call = protocol._call
+
+    def counting(redis_, source, keys, args):
+        if source == protocol.scripts.RESTORE:
+            sent.append(len(args))
+        return call(redis_, source, keys, args)
+
+    monkeypatch.setattr(protocol, "_call", counting)
+
+    assert writer.restore() == 1
+    assert sent == [6]  # lease, lease ms, ttl, attempt, last seq, "ask": no events
+
+    r.flushdb()
+    sent.clear()
+    assert writer.restore() == 2
+    assert sent == [6, 6 + 1 + 200]  # asked, then sent: the reset and the 200 tokens
+    text = "".join(f"token {n} " for n in range(200))
+    assert protocol.buffered_text(r, "whole", "a") == (text, 200)
+    assert _events(r, "whole")[0]["type"] == "reset"
+    assert writer.token("more")
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_the_publisher_rides_out_a_redis_restart_and_loses_nothing(tmp_path):

@@ -159,12 +159,18 @@ class SlotWriter:
     def restore(self) -> int:
         """Take the lease back after it lapsed, and when Redis lost the slot (a restart),
         put back its attempt, lease and events: 0 if the slot was claimed or another
-        attempt began, else 1 (lease retaken) or 2 (rebuilt)."""
+        attempt began, else 1 (lease retaken) or 2 (rebuilt). The events go to Redis only
+        when it needs them: every generation's end calls this, and its text is long."""
+        restored = self._restore(with_events=False)
+        return self._restore(with_events=True) if restored == 3 else restored
+
+    def _restore(self, with_events: bool) -> int:
         texts = list(self.texts)  # what was appended so far, seqs 1..len
         events = []
-        if self.reset_id:
+        if with_events and self.reset_id:
             events.append(dump(reset_event(self.slot, self.attempt, self.reset_id)))
-        events.extend(dump(token_event(self.slot, n, t)) for n, t in enumerate(texts, 1))
+        if with_events:
+            events.extend(dump(token_event(self.slot, n, t)) for n, t in enumerate(texts, 1))
         keys = [
             _key(self.turn_id, "final", self.slot),
             _key(self.turn_id, "lease", self.slot),
@@ -173,7 +179,8 @@ class SlotWriter:
             buffer_key(self.turn_id, self.slot),
             _key(self.turn_id, "seq", self.slot),
         ]
-        args = [self.holder, self.lease_ms, self.ttl, self.attempt, len(texts), *events]
+        mode = "events" if with_events else "ask"
+        args = [self.holder, self.lease_ms, self.ttl, self.attempt, len(texts), mode, *events]
         return int(_call(self.redis, scripts.RESTORE, keys, args))
 
     def _append(self, text: str) -> tuple[list, list]:

@@ -54,10 +54,12 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
 # KEYS: final, lease, owner, attempt, buffer, last seq.
-# ARGV: lease token, lease ms, ttl s, attempt number, last seq, then the attempt's events.
+# ARGV: lease token, lease ms, ttl s, attempt number, last seq, "ask" or "events", then
+# (with "events") the attempt's events.
 # Gives a running attempt its lease back, and its keys and events when Redis lost them:
 # 0 if the slot was claimed or another attempt began, 1 if only the lease had to be
-# retaken, 2 if the slot was rebuilt.
+# retaken, 2 if the slot was rebuilt, 3 if it needs rebuilding and "ask" sent no events
+# (the lease is taken: call again with them).
 RESTORE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local holder = redis.call('GET', KEYS[2])
@@ -72,11 +74,12 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local last = tonumber(redis.call('GET', KEYS[6]) or '0')
 if owner and last >= tonumber(ARGV[5]) then return 1 end
+if ARGV[6] == 'ask' then return 3 end
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
 redis.call('SET', KEYS[6], ARGV[5], 'EX', ARGV[3])
 redis.call('DEL', KEYS[5])
-for i = 6, #ARGV do redis.call('RPUSH', KEYS[5], ARGV[i]) end
+for i = 7, #ARGV do redis.call('RPUSH', KEYS[5], ARGV[i]) end
 redis.call('EXPIRE', KEYS[5], ARGV[3])
 return 2
 """
