@@ -99,6 +99,24 @@ def test_a_dropped_connection_is_reported_and_a_new_follow_reconnects(r, fan):
 
 
 @pytest.mark.timeout(30)
+def test_a_connection_dropped_on_purpose_leaves_the_next_one_alone(r, fan):
+    """A connection the fanout drops itself (here: closed; in production: an unsubscribe
+    that failed) may still be read by the reader thread: its teardown must not break the
+    connection the next follow opens, as it did when the old one went back to a shared
+    pool and was handed out again."""
+    for n in range(5):
+        first = fan.follow(f"purpose-{n}")
+        fan.close()
+        with pytest.raises(Lost):
+            first.get(timeout=5)
+        again = fan.follow(f"purpose-{n}")
+        time.sleep(0.2)  # the old reader thread winds down meanwhile
+        r.publish(f"purpose-{n}", "after")
+        assert again.get(timeout=5) == "after"
+        again.close()
+
+
+@pytest.mark.timeout(30)
 def test_a_relay_recovers_what_was_published_while_its_subscription_was_down(r, fan):
     writer = slot_writer(r, "gap")
     writer.token("one ")

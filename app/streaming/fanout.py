@@ -186,7 +186,12 @@ class Fanout:
             self._channels.clear()
             self._awaiting.clear()
         if self._pubsub is None:
-            self._pubsub = self._redis.pubsub()
+            # A pool of its own: a dropped connection's teardown (closing it, or the reader
+            # thread failing on it) then never reaches a connection handed out afresh, as
+            # it did through a shared pool, which gives a closed connection out again.
+            pool = self._redis.connection_pool
+            own = type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
+            self._pubsub = type(self._redis)(connection_pool=own).pubsub()
             thread = threading.Thread(
                 target=self._read, args=(self._pubsub,), daemon=True, name="redis-fanout"
             )
@@ -239,6 +244,7 @@ class Fanout:
         self._awaiting.clear()
         with contextlib.suppress(RedisError, OSError):
             pubsub.close()
+            pubsub.connection_pool.disconnect()
 
     def close(self) -> None:
         """Close the connection (the reader thread then ends); followers are told."""
