@@ -27,6 +27,14 @@ def invite_web(database_url, endpoints, run_dir) -> Iterator[str]:
     web.stop()
 
 
+def _browser() -> requests.Session:
+    """A session that opens a fresh connection per request, as `DuetClient` does: a kept-alive
+    one may be closed by the server (its keep-alive timeout) just as it is reused."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 def close_code(url: str, browser: requests.Session) -> int | None:
     """The close code the server answers a socket to an unknown turn with."""
     cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
@@ -42,14 +50,14 @@ def close_code(url: str, browser: requests.Session) -> int | None:
 
 
 def test_a_socket_needs_a_signed_in_rater_who_is_not_disabled(app, invite_web):
-    nobody = requests.Session()
+    nobody = _browser()
     assert close_code(invite_web, nobody) == 4401
     assert nobody.get(invite_web + "/api/conversations").status_code == 401
 
     with app.app_context():
         token = create_invite(invite_rater("Socket Sam"))
         db.session.remove()
-    sam = requests.Session()
+    sam = _browser()
     signed_in = sam.get(f"{invite_web}/signin/{token}", allow_redirects=False)
     assert signed_in.status_code == 303
     assert close_code(invite_web, sam) == 4404  # signed in: only the turn is unknown
