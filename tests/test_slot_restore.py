@@ -123,6 +123,26 @@ def test_restoring_a_slot_redis_still_has_sends_none_of_its_text(r, monkeypatch)
     assert writer.token("more")
 
 
+def test_a_restore_racing_an_append_after_redis_lost_the_slot_keeps_both(r):
+    """The heartbeat and the publisher find the slot gone at the same moment and both put it
+    back. Asking whether the slot needs its events must write nothing: had it taken the
+    lease, the publisher's append would land in the empty buffer between the ask and the
+    rebuild, and the rebuild would then take the slot for another attempt's (CI saw that
+    restart slots whose worker lived)."""
+    writer = _writer(r, "race")
+    for piece in ("one ", "two "):
+        assert writer.token(piece)
+    r.flushdb()
+
+    assert writer._restore(with_events=False) == 3  # the heartbeat asks first...
+    assert writer.token("three")  # ...the publisher's append comes in between...
+    assert writer.restore() in (1, 2)  # ...and the heartbeat's rebuild still holds the slot
+
+    assert protocol.buffered_text(r, "race", "a") == ("one two three", 3)
+    assert writer.token(" four")
+    assert protocol.buffered_text(r, "race", "a") == ("one two three four", 4)
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_the_publisher_rides_out_a_redis_restart_and_loses_nothing(tmp_path):

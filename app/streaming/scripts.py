@@ -59,7 +59,7 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 # Gives a running attempt its lease back, and its keys and events when Redis lost them:
 # 0 if the slot was claimed or another attempt began, 1 if only the lease had to be
 # retaken, 2 if the slot was rebuilt, 3 if it needs rebuilding and "ask" sent no events
-# (the lease is taken: call again with them).
+# (nothing was written: call again with them).
 RESTORE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local holder = redis.call('GET', KEYS[2])
@@ -71,10 +71,14 @@ if owner and owner ~= ARGV[1] then return 0 end
 if not owner and (redis.call('EXISTS', KEYS[4]) == 1 or redis.call('EXISTS', KEYS[5]) == 1) then
   return 0
 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local last = tonumber(redis.call('GET', KEYS[6]) or '0')
-if owner and last >= tonumber(ARGV[5]) then return 1 end
+if owner and last >= tonumber(ARGV[5]) then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+-- Asked without the events: write nothing, so the rebuild stays one atomic step.
 if ARGV[6] == 'ask' then return 3 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
 redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
 redis.call('SET', KEYS[6], ARGV[5], 'EX', ARGV[3])
