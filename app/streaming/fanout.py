@@ -55,11 +55,11 @@ class Follower:
     channel: str
     lost: bool = False  # set, with a marker in the queue, when the connection drops
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
-    _lost_seen: bool = False  # `drain` took the marker: the next `get` raises Lost
 
     def get(self, timeout: float) -> str | None:
-        """The next message, or None after `timeout` seconds; raises Lost if it dropped."""
-        if self._lost_seen:
+        """The next message, or None after `timeout` seconds; raises Lost once it dropped
+        (messages still queued then are left: the relay catches up from the buffers)."""
+        if self.lost:
             raise Lost("the Redis subscription dropped")
         try:
             item = self._queue.get(timeout=timeout)
@@ -71,16 +71,12 @@ class Follower:
 
     def drain(self) -> list[str]:
         """The messages already waiting, without waiting (a drop is raised by the next get)."""
-        items = []
-        while not self._lost_seen:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
+        items: list[str] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
             if item is _LOST:
-                self._lost_seen = True
-            else:
-                items.append(item)
+                break
+            items.append(item)
         return items
 
     def shared(self, name: str, every: float, work: Callable[[], Any]) -> tuple[float, Any]:

@@ -165,11 +165,11 @@ class SlotWriter:
         return self._restore(with_events=True) if restored == 3 else restored
 
     def _restore(self, with_events: bool) -> int:
-        texts = list(self.texts)  # what was appended so far, seqs 1..len
+        texts = list(self.texts) if with_events else self.texts  # appended so far: seqs 1..len
         events = []
-        if with_events and self.reset_id:
-            events.append(dump(reset_event(self.slot, self.attempt, self.reset_id)))
         if with_events:
+            if self.reset_id:
+                events.append(dump(reset_event(self.slot, self.attempt, self.reset_id)))
             events.extend(dump(token_event(self.slot, n, t)) for n, t in enumerate(texts, 1))
         keys = [
             _key(self.turn_id, "final", self.slot),

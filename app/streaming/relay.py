@@ -226,17 +226,21 @@ class Relay:
                     last_look = now
                 continue
             last_message = time.monotonic()
-            # What else has come meanwhile goes out with it: joined, for a client that asked.
-            batch = [message, *self._follower.drain()] if self.join else [message]
-            outgoing = Outgoing(self.join)
-            gap = False
-            for raw in batch:
-                event, send, gap = self._accept(raw)
+            # For a client that asked, what else waits already goes out with it, joined.
+            waiting = self._follower.drain() if self.join else []
+            if not waiting:  # the usual case: one message, sent as it came
+                _, send, gap = self._accept(message)
                 if send:
-                    outgoing.add(raw, event)
-                elif gap:
-                    break  # the replay below sends the rest, from the buffer
-            yield from outgoing.messages()
+                    yield message
+            else:
+                outgoing = Outgoing(join=True)
+                for raw in [message, *waiting]:
+                    event, send, gap = self._accept(raw)
+                    if send:
+                        outgoing.add(raw, event)
+                    elif gap:
+                        break  # the replay below sends the rest, from the buffer
+                yield from outgoing.messages()
             if gap:
                 yield from self._replay()
         if not self._pending():
