@@ -52,9 +52,9 @@ test-browser: install  ## Only the browser tests (Chromium at /usr/bin/chromium)
 	scripts/ensure-redis
 	$(BIN)/python -m pytest -m browser
 
-screenshot: install  ## Regenerate docs/screenshot.png
+screenshot: install  ## Regenerate the screenshots in docs/ (chat, phone, campaign)
 	scripts/ensure-redis
-	$(BIN)/python -m pytest tests/browser/docs_screenshot.py
+	$(BIN)/python -m pytest tests/browser/docs_screenshot.py tests/browser/docs_screenshot_campaign.py
 
 bench: install  ## Relay (1..200 concurrent pairs), held sockets and export benchmarks; prints figures
 	scripts/ensure-redis
