@@ -161,6 +161,7 @@ def _settings(database_url: str, redis_url: str, endpoints: list[dict], run_dir:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "REDIS_URL": redis_url,
         "MODEL_ENDPOINTS": endpoints,
+        "PREFERENCE_SAMPLE_RATE": 0.0,  # no turn is paired by chance unless a test asks
         "CELERY": {**Config.CELERY, "broker_url": redis_url},  # the real settings, this Redis
         "INSTANCE_PATH": run_dir / "instance",
         "RATELIMIT_STORAGE_URI": redis_url,
