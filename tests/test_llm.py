@@ -280,6 +280,36 @@ def test_generations_on_the_endpoint_session_share_one_connection(fake: FakeLLM)
 
 
 @pytest.mark.timeout(30)
+def test_the_environment_s_proxy_settings_apply_and_are_read_once_per_endpoint(
+    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`HTTP_PROXY` and `NO_PROXY` still route a generation, but the session reads them
+    once per endpoint, not at every request (requests walks the whole environment)."""
+    import requests.sessions
+
+    url, messages, reads = fake.url + "/alpha/v1", user("through"), []
+    real = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(
+        requests.sessions,
+        "get_environ_proxies",
+        lambda *args, **kwargs: reads.append(args[0]) or real(*args, **kwargs),
+    )
+    for name in ("http_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")  # nothing listens there
+    with endpoint_session() as session, pytest.raises(GenerationError):
+        collect(stream_chat(url, "m", messages, session=session))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    reads.clear()
+    with endpoint_session() as session:
+        for _ in range(3):
+            text, _ = collect(stream_chat(url, "m", messages, session=session))
+            assert text == expected_text("alpha", messages)
+    assert len(reads) == 1
+
+
+@pytest.mark.timeout(30)
 def test_a_request_lost_on_a_kept_alive_connection_goes_again(fake_llm: FakeLLM) -> None:
     """An endpoint may close an idle kept-alive connection just as the next generation
     reuses it (uvicorn, behind vLLM, does after 5 s): the request is lost unanswered, so it

@@ -60,11 +60,41 @@ class _BearerAuth(requests.auth.AuthBase):
         return request
 
 
+class EndpointSession(requests.Session):
+    """A requests Session that reads the environment's proxy and CA settings (`HTTPS_PROXY`,
+    `NO_PROXY`, `REQUESTS_CA_BUNDLE`...) once per endpoint, not at every request: requests
+    walks the whole process environment for them each time, a sixth of a slot's start."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """As requests merges them, remembered per origin and request settings."""
+        origin = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
+        key = (
+            origin.scheme,
+            origin.netloc,
+            tuple(sorted((proxies or {}).items())),
+            stream,
+            verify,
+            cert,
+            self.trust_env,
+        )
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def endpoint_session() -> requests.Session:
     """A Session for every generation of a process: a connection to an endpoint stays open
     after a generation (HTTP keep-alive) and serves the next one, which then skips the TCP
     (and TLS) handshake. Connections the endpoint closed while idle are not reused."""
-    session = requests.Session()
+    session = EndpointSession()
     adapter = HTTPAdapter(pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
