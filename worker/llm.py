@@ -63,15 +63,15 @@ class _BearerAuth(requests.auth.AuthBase):
 class EndpointSession(requests.Session):
     """A requests Session that reads the environment's proxy and CA settings (`HTTPS_PROXY`,
     `NO_PROXY`, `REQUESTS_CA_BUNDLE`...) once per endpoint, not at every request: requests
-    walks the whole process environment for them each time, a sixth of a slot's start."""
+    walks the whole process environment for them each time (180 µs with 35 variables)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple, dict[str, Any]] = {}
+        self._environment: dict[tuple, Any] = {}
 
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    ) -> Any:
         """As requests merges them, remembered per origin and request settings."""
         origin = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
         key = (
