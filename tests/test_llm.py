@@ -1,4 +1,5 @@
-"""Tests of worker.llm: SSE decoding, chunk parsing, and streaming against a fake endpoint."""
+"""Tests of worker.sse and worker.llm: SSE decoding, chunk parsing, and streaming against a
+fake endpoint."""
 
 from __future__ import annotations
 
@@ -10,15 +11,8 @@ import pytest
 import requests
 
 from tests.fake_llm import FakeLLM, expected_text, expected_tokens
-from worker.llm import (
-    Chunk,
-    GenerationError,
-    SSEDecoder,
-    Timeouts,
-    endpoint_session,
-    parse_chunk,
-    stream_chat,
-)
+from worker.llm import Chunk, GenerationError, Timeouts, endpoint_session, stream_chat
+from worker.sse import SSEDecoder, parse_chunk
 
 MULTIBYTE = "café 中文 🎉 e\u0301 👨‍👩‍👧"
 
