@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -41,6 +42,20 @@ def commit_written() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+def end_reading() -> None:
+    """End the session's transaction, as a rollback would, but leave its objects loaded.
+
+    For a long-lived reader, a websocket: it holds no connection while it waits and sees new
+    rows on its next read, while a rollback would expire every row it holds, so that each
+    later look read them all back to learn what does not change (a response's turn and
+    slot). Where it needs a row's news it refreshes it.
+    """
+    try:
+        commit_written()  # nothing was written: this only ends the transaction
+    except SQLAlchemyError:
+        db.session.rollback()
 
 
 class RedisClient:

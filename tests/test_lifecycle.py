@@ -59,3 +59,23 @@ def test_a_slot_streaming_under_a_live_lease_is_left_alone_without_a_query(app, 
         assert statements == []
         assert response.status == "streaming"
         assert protocol.buffered_events(redis, tid, "a") == []
+
+
+def test_a_socket_s_later_looks_at_a_live_slot_cost_no_query_either(app, client, record_sql):
+    """A socket's watchdog ends its read transaction after each look (so the next one sees
+    new rows, and no connection is held while it waits). Ending it must not expire the rows
+    the socket holds: each later look, every few seconds per turn and web process, would
+    read them all back just to learn their turn and slot."""
+    from app.models import Turn
+    from app.web.ws import make_relay
+
+    tid = _queued_turn(client)
+    with app.app_context():
+        relay = make_relay(db.session.get(Turn, tid), after={}, is_open=lambda: True)
+        redis = redis_client.get()
+        assert protocol.begin_attempt(redis, tid, "a", lease_ms=60_000, ttl=60, max_attempts=2)
+        assert relay.watch is not None
+        with record_sql() as statements:
+            for _ in range(3):
+                relay.watch(["a"])
+        assert statements == []

@@ -12,7 +12,7 @@ from simple_websocket import ConnectionClosed
 
 from app.chat.ownership import find_turn
 from app.errors import ApiError
-from app.extensions import db, redis_client
+from app.extensions import db, end_reading, redis_client
 from app.models import Response, Turn
 from app.streaming import lifecycle
 from app.streaming.fanout import current_fanout
@@ -54,18 +54,21 @@ def _after(slot_names: list[str]) -> dict[str, int] | None:
 def make_relay(
     turn: Turn, after: dict[str, int], is_open: Callable[[], bool], join: bool = False
 ) -> Relay:
-    """The relay of a turn's slots, with the database fallbacks the app provides."""
+    """The relay of a turn's slots, with the database fallbacks the app provides. Its reads
+    are over when it returns: no transaction stays open while the socket lives."""
     by_slot: dict[str, Response] = {r.slot: r for r in turn.responses}
+    opening = {slot: lifecycle.replay_from_database(r) for slot, r in by_slot.items()}
+    end_reading()
 
     def fallback(slot: str) -> list[dict]:
         db.session.refresh(by_slot[slot])
         events = lifecycle.replay_from_database(by_slot[slot])
-        db.session.rollback()  # a socket holds no database connection while it waits
+        end_reading()  # a socket holds no database connection while it waits
         return events
 
     def watch(pending: list[str]) -> None:
         lifecycle.watch_slots([by_slot[s] for s in pending])
-        db.session.rollback()  # end the read transaction, so the next look sees new rows
+        end_reading()  # so the next look sees new rows (and costs no query when all is well)
 
     return Relay(
         redis=redis_client.get(),
@@ -74,7 +77,7 @@ def make_relay(
         slots=sorted(by_slot),
         after=after,
         fallback=fallback,
-        opening={slot: lifecycle.replay_from_database(r) for slot, r in by_slot.items()},
+        opening=opening,
         watch=watch,
         is_open=is_open,
         join=join,
@@ -142,7 +145,6 @@ def _serve(ws, tid: str) -> None:
         return
     try:
         relay = make_relay(turn, after, lambda: ws.connected and place.keep(), join == "1")
-        db.session.rollback()  # hold no transaction open while the socket lives
         for message in relay:
             ws.send(message)
     except ConnectionClosed:
