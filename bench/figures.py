@@ -130,7 +130,9 @@ def summarise(
         "throughput_tokens_per_s": {
             "upstream": _r(up_rate, 1),
             "delivered": _r(d_rate, 1),
-            "nominal": round(2 * pairs * cfg.rate, 1),
+            "nominal": round(2 * pairs * cfg.rate, 1),  # all 2N streams at once
+            # over a phase, first to last token: the arrivals spread the streams over the ramp
+            "nominal_over_phase": round(expected / (cfg.stream_s + cfg.ramp), 1),
             "baseline_upstream": _r(bup_rate, 1),
             "baseline_delivered": _r(b_rate, 1),
             "baseline_retention": round(b_retention, 4),

@@ -72,7 +72,8 @@ def print_table(result: dict) -> None:
             f"{_fmt(lat['duet']['p99'], 2)}/{_fmt(lat['baseline']['p99'], 2)} max "
             f"{_fmt(lat['duet']['max'])}/{_fmt(lat['baseline']['max'])} ms; tokens/s delivered "
             f"{_fmt(tp['delivered'], 0)}, model produced {_fmt(tp['baseline_upstream'], 0)} "
-            f"direct, {_fmt(tp['upstream'], 0)} for Duet (nominal {_fmt(tp['nominal'], 0)})"
+            f"direct, {_fmt(tp['upstream'], 0)} for Duet (nominal {_fmt(tp['nominal'], 0)}, "
+            f"{_fmt(tp['nominal_over_phase'], 0)} over the phase with its arrival ramp)"
         )
         print(
             "          cores busy: "

@@ -107,6 +107,9 @@ def test_quick_run_reports_complete_figures(tmp_path: Path) -> None:
     assert run["errors"] == []
     assert run["retention"] > 0
     assert run["throughput_tokens_per_s"]["baseline_retention"] > 0
+    # the quick run has no arrival ramp: the phase's best rate is the steady one
+    throughput = run["throughput_tokens_per_s"]
+    assert throughput["nominal_over_phase"] == throughput["nominal"]
     for figure in ("ttft_ms", "token_latency_ms"):
         for side in ("duet", "baseline", "added"):
             assert run[figure][side]["p50"] is not None
