@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.client import DuetClient
+from tests.client import DuetClient, TurnStream
 from tests.conftest import stack_env
 from tests.fake_llm import expected_text
 from tests.stack import free_port, redis_server, start_web, start_worker
@@ -58,6 +58,19 @@ def _status(url: str) -> int:
         return requests.get(url, timeout=3).status_code
     except requests.RequestException:
         return 0
+
+
+def _resume(browser: DuetClient, tid: str, query: str) -> TurnStream:
+    """The turn's stream, reconnecting as the page does when the server closes with 1011
+    ("reconnect to resume") before sending anything: in the second after a failed Redis
+    connection, a web process refuses new subscriptions at once rather than let every
+    socket wait through a connect timeout, even when Redis is back already."""
+    for _ in range(20):
+        resumed = browser.stream(tid, query, timeout=90)
+        if resumed.events or resumed.close_code != 1011:
+            return resumed
+        time.sleep(0.25)
+    raise AssertionError("every reconnect was refused")
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -107,7 +120,7 @@ def test_redis_outage_gives_503s_then_everything_recovers(
         # The interrupted slot rode out the outage and ends exactly once, `done`: it went on
         # where the socket left it (its generation put the slot back into the empty Redis),
         # or, if it had been taken for lost, restarted from scratch.
-        resumed = browser.stream(turn["id"], "?after_a=1", timeout=90)
+        resumed = _resume(browser, turn["id"], "?after_a=1")
         (terminal,) = resumed.terminals("a")
         assert terminal["type"] == "done", terminal
         events = resumed.of_slot("a")
